@@ -1,0 +1,171 @@
+"""Command line: `storyline digest PATH...` and friends. Exit 0 on success, 1 when nothing usable was
+processed or the store has nothing to show, 2 when the command itself is misused."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TextIO
+
+from storyline import __version__
+from storyline.export import to_json, validate
+from storyline.model import Digest, RawDocument
+from storyline.pipeline import RunReport, analyse, digest, ingest
+from storyline.store import Store, open_store
+
+EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+DEFAULT_DB = "storyline.db"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        store = open_store(args.db)
+    except (ValueError, OSError) as error:
+        print(f"storyline: cannot open store {args.db}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = args.run(args, store)
+        return code
+    finally:
+        store.close()
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storyline", description="Raw multilingual news in, stories out.")
+    parser.add_argument("--version", action="version", version=f"storyline {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", default=DEFAULT_DB,
+                        help=f"store: a SQLite file (default ./{DEFAULT_DB}) or a postgresql:// URL")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("digest", parents=[common], help="ingest inputs, build and print the stories")
+    run.add_argument("paths", nargs="+", help="files or directories (.txt .html .json .jsonl RSS/Atom)")
+    run.add_argument("--json", metavar="FILE", help="also write the JSON export to FILE")
+    run.add_argument("--language", default="en", help="preferred language of titles and summaries")
+    run.set_defaults(run=_digest)
+
+    add = commands.add_parser("ingest", parents=[common], help="ingest inputs into the store only")
+    add.add_argument("paths", nargs="+")
+    add.set_defaults(run=_ingest)
+
+    stories = commands.add_parser("stories", parents=[common], help="list the stories in the store")
+    stories.set_defaults(run=_stories)
+
+    show = commands.add_parser("show", parents=[common], help="show one story, event, article or entity")
+    show.add_argument("id")
+    show.set_defaults(run=_show)
+
+    search = commands.add_parser("search", parents=[common], help="full-text search over stored articles")
+    search.add_argument("query")
+    search.add_argument("--limit", type=int, default=20)
+    search.set_defaults(run=_search)
+
+    export = commands.add_parser("export", parents=[common], help="write the JSON export of the store")
+    export.add_argument("--json", metavar="FILE", required=True, help="output file ('-' for stdout)")
+    export.set_defaults(run=_export)
+    return parser
+
+
+def _progress(items: Iterable[RawDocument]) -> Iterable[RawDocument]:
+    from tqdm import tqdm
+
+    # tqdm draws only on a terminal (disable=None) and only when the run is long enough to notice.
+    return tqdm(list(items), desc="extracting", unit="article", disable=None, mininterval=1.0, file=sys.stderr)
+
+
+def _report(report: RunReport) -> None:
+    for rejected in report.rejected:
+        print(f"storyline: rejected {rejected.source}: {rejected.reason}", file=sys.stderr)
+
+
+def _digest(args: argparse.Namespace, store: Store) -> int:
+    report, result = digest(args.paths, store, _progress, args.language)
+    _report(report)
+    if args.json:
+        _write_json(result, args.json)
+    _print_stories(result, sys.stdout, detailed=True)
+    print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
+    return EXIT_OK if report.read else EXIT_NOTHING
+
+
+def _ingest(args: argparse.Namespace, store: Store) -> int:
+    report = ingest(args.paths, store, _progress)
+    _report(report)
+    analyse(store)
+    print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
+    return EXIT_OK if report.read else EXIT_NOTHING
+
+
+def _stories(args: argparse.Namespace, store: Store) -> int:
+    result = store.load()
+    _print_stories(result, sys.stdout, detailed=False)
+    return EXIT_OK if result.stories else EXIT_NOTHING
+
+
+def _show(args: argparse.Namespace, store: Store) -> int:
+    result = store.load()
+    found = next((item for group in (result.stories, result.events, result.articles, result.entities)
+                  for item in group if item.id == args.id), None)
+    if found is None:
+        print(f"storyline: no story, event, article or entity with id {args.id!r}", file=sys.stderr)
+        return EXIT_NOTHING
+    export = to_json(result)
+    section = {type(found).__name__.lower() + "s": None}
+    key = next(iter(section))
+    record = next(item for item in export[key] if item["id"] == args.id)
+    print(json.dumps(record, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
+def _search(args: argparse.Namespace, store: Store) -> int:
+    hits = store.search(args.query, args.limit)
+    for article in hits:
+        print(f"{article.id}\t{article.lang or '-'}\t{article.title}")
+    return EXIT_OK if hits else EXIT_NOTHING
+
+
+def _export(args: argparse.Namespace, store: Store) -> int:
+    result = store.load()
+    _write_json(result, args.json)
+    return EXIT_OK if result.articles else EXIT_NOTHING
+
+
+def _write_json(result: Digest, target: str) -> None:
+    export = to_json(result)
+    validate(export)
+    text = json.dumps(export, ensure_ascii=False, indent=2)
+    if target == "-":
+        print(text)
+    else:
+        Path(target).write_text(text + "\n", encoding="utf-8")
+
+
+def _print_stories(result: Digest, out: TextIO, detailed: bool) -> None:
+    events = {e.id: e for e in result.events}
+    articles = {a.id: a for a in result.articles}
+    if not result.stories:
+        print("No stories yet.", file=out)
+    for story in result.stories:
+        langs = ", ".join(story.languages) or "-"
+        print(f"STORY {story.id}: {story.title}", file=out)
+        print(f"  {len(story.articles)} articles, {len(story.events)} events, languages: {langs}", file=out)
+        if not detailed:
+            continue
+        for entry in story.timeline:
+            event = events[entry.event]
+            print(f"  EVENT {event.id} [{event.date or 'undated'}] {event.title} ({', '.join(event.languages)})",
+                  file=out)
+            for article_id in event.articles:
+                article = articles[article_id]
+                copy = f" (copy of {article.duplicate_of})" if article.duplicate_of else ""
+                print(f"    - {article.id} [{article.lang or '?'}] {article.title}{copy}", file=out)
+        print(file=out)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

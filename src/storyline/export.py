@@ -1,0 +1,78 @@
+"""The JSON export of DESIGN.md ("Contracts"), and its validation against the JSON Schema in the package."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from storyline.model import Digest
+
+
+def to_json(digest: Digest) -> dict[str, Any]:
+    """The export as plain JSON data; articles carry their event and story, entities their articles."""
+    event_of = {a: e.id for e in digest.events for a in e.articles}
+    story_of = {e.id: e.story for e in digest.events}
+    articles_of: dict[str, set[str]] = defaultdict(set)
+    for mention in digest.mentions:
+        articles_of[mention.entity].add(mention.article)
+    return {
+        "articles": [
+            {"id": a.id, "source": a.source, "url": a.url,
+             "published": a.published.isoformat() if a.published else None, "lang": a.lang, "title": a.title,
+             "text": a.text, "author": a.author, "site": a.site, "duplicate_of": a.duplicate_of,
+             "event": event_of[a.id], "story": story_of[event_of[a.id]]}
+            for a in digest.articles
+        ],
+        "events": [
+            {"id": e.id, "story": e.story, "title": e.title, "summary": e.summary, "date": e.date,
+             "languages": e.languages, "articles": e.articles}
+            for e in digest.events
+        ],
+        "stories": [
+            {"id": s.id, "title": s.title, "summary": s.summary, "languages": s.languages, "events": s.events,
+             "articles": s.articles,
+             "timeline": [{"date": t.date, "event": t.event, "title": t.title} for t in s.timeline]}
+            for s in digest.stories
+        ],
+        "entities": [
+            {"id": e.id, "name": e.name, "type": e.type, "variants": e.variants,
+             "articles": sorted(articles_of[e.id])}
+            for e in digest.entities
+        ],
+        "quotes": [
+            {"article": q.article, "speaker": q.speaker, "speaker_name": q.speaker_name, "text": q.text,
+             "cue": q.cue, "direct": q.direct}
+            for q in digest.quotes
+        ],
+        "actions": [
+            {"article": a.article, "actor": a.actor, "verb": a.verb, "code": a.code, "target": a.target,
+             "date": a.date}
+            for a in digest.actions
+        ],
+        "rejected": [{"source": r.source, "reason": r.reason} for r in digest.rejected],
+    }
+
+
+@lru_cache(maxsize=1)
+def schema() -> dict[str, Any]:
+    text = resources.files("storyline").joinpath("schema/export.schema.json").read_text("utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def validate(export: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError (or ValueError for broken links) when `export` breaks the contract."""
+    import jsonschema
+
+    jsonschema.validate(export, schema())
+    article_ids = {a["id"] for a in export["articles"]}
+    in_events = [a for e in export["events"] for a in e["articles"]]
+    if sorted(in_events) != sorted(article_ids):
+        raise ValueError("every article must be in exactly one event")
+    event_ids = {e["id"] for e in export["events"]}
+    in_stories = [e for s in export["stories"] for e in s["events"]]
+    if sorted(in_stories) != sorted(event_ids):
+        raise ValueError("every event must be in exactly one story")

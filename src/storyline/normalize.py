@@ -1,0 +1,51 @@
+"""Script-aware normalisation shared by every stage that compares text.
+
+Arabic letter variants and diacritics are folded, Latin and Cyrillic are case-folded with accents kept
+apart from letters, quotes and dashes are unified. Matching (dedup, similarity, names) runs on this form;
+what users see keeps the original text.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_ARABIC_DIACRITICS = re.compile(r"[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ARABIC_FOLD = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
+_PUNCT_FOLD = str.maketrans(
+    {"“": '"', "”": '"', "„": '"', "«": '"', "»": '"', "‘": "'", "’": "'", "‹": "'", "›": "'",
+     "–": "-", "—": "-", "‐": "-", "−": "-", "\u00a0": " "}
+)
+WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def normalize(text: str) -> str:
+    """Fold a text for matching: NFKC, case, Arabic letter variants and diacritics, quotes and dashes."""
+    text = unicodedata.normalize("NFKC", text).translate(_PUNCT_FOLD).casefold()
+    text = _ARABIC_DIACRITICS.sub("", text)
+    return text.translate(_ARABIC_FOLD)
+
+
+def strip_accents(text: str) -> str:
+    """Drop combining marks from Latin and Cyrillic letters (é -> e, й stays й after recomposition)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c) or c == "\u0306")
+    return unicodedata.normalize("NFC", stripped)
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised word tokens."""
+    return WORD.findall(normalize(text))
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?؟。])[\"'”»]?\s+(?=[\"'“«„]?[\w\u0600-\u06ff])")
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences at end punctuation followed by space; paragraphs always end one."""
+    result: list[str] = []
+    for paragraph in text.split("\n"):
+        paragraph = paragraph.strip()
+        if paragraph:
+            result.extend(s.strip() for s in _SENTENCE_END.split(paragraph) if s.strip())
+    return result

@@ -1,0 +1,80 @@
+"""The main job, top to bottom: raw inputs in, stories out, everything kept in the store."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from storyline.cluster import cluster
+from storyline.dedup import link_duplicates
+from storyline.entities import resolve
+from storyline.extract import extract_batch
+from storyline.ingest import read_documents
+from storyline.language import detect_language
+from storyline.model import Article, Digest, RawDocument, Rejected
+from storyline.store import Store
+from storyline.summarise import summarise
+
+Progress = Callable[[Iterable[RawDocument]], Iterable[RawDocument]]
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What one run did: inputs read, articles new to the store, inputs rejected in this run."""
+
+    read: int
+    added: int
+    rejected: list[Rejected]
+
+
+def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None) -> RunReport:
+    """Stages 1-3: read, extract and language-tag new inputs, and store them at once."""
+    known = store.content_hashes()
+    raw: list[RawDocument] = []
+    rejected: list[Rejected] = []
+    read = 0
+    for item in read_documents(paths):
+        if isinstance(item, Rejected):
+            rejected.append(item)
+            continue
+        read += 1
+        if known.get(item.id) != _hash(item):
+            raw.append(item)
+    fresh: list[tuple[Article, str]] = []
+    hashes = {doc.id: _hash(doc) for doc in raw}
+    for result in extract_batch(progress(raw) if progress else raw):
+        if isinstance(result, Rejected):
+            rejected.append(result)
+            read -= 1
+            continue
+        result.lang = result.lang or detect_language(f"{result.title}\n{result.text}")
+        fresh.append((result, hashes[result.id]))
+    added = store.add_articles(fresh)
+    store.add_rejected(rejected)
+    return RunReport(read=read, added=added, rejected=rejected)
+
+
+def analyse(store: Store, language: str = "en") -> Digest:
+    """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored."""
+    articles = sorted(store.articles(), key=lambda a: (a.published is None, a.published, a.id))
+    link_duplicates(articles)
+    entities, mentions = resolve(articles)
+    event_of, story_of = cluster(articles, mentions)
+    events, stories = summarise(articles, event_of, story_of, language)
+    digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
+                    entities=entities, mentions=mentions)
+    store.save_results(digest)
+    return store.load()
+
+
+def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
+           language: str = "en") -> tuple[RunReport, Digest]:
+    """The main job: ingest new inputs, then recompute events and stories over everything stored."""
+    report = ingest(paths, store, progress)
+    return report, analyse(store, language)
+
+
+def _hash(doc: RawDocument) -> str:
+    return hashlib.sha1(f"{doc.kind}\0{doc.title}\0{doc.content}".encode()).hexdigest()

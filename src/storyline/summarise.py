@@ -1,0 +1,100 @@
+"""Stage 7, summarise: extractive titles, summaries and timelines for events and stories.
+
+The event title is the headline of its most central article (in the reader's language when one of the
+event's articles is in it); the summary is that article's lead sentences. A story's title is the title
+of its largest event, its summary the leads of its main events, its timeline the events by date.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+from storyline.cluster import cosine
+from storyline.model import Article, Event, Story, TimelineEntry
+from storyline.normalize import sentences, tokens
+
+# Sentences and characters in an event summary; events quoted in a story summary.
+SUMMARY_SENTENCES = 2
+SUMMARY_CHARS = 400
+STORY_SUMMARY_EVENTS = 3
+
+
+def summarise(
+    articles: Sequence[Article],
+    event_of: dict[str, str],
+    story_of: dict[str, str],
+    language: str = "en",
+) -> tuple[list[Event], list[Story]]:
+    """Build titled, summarised events and stories from the clustering's assignments."""
+    by_id = {a.id: a for a in articles}
+    members: dict[str, list[Article]] = defaultdict(list)
+    for article_id, event_id in sorted(event_of.items()):
+        members[event_id].append(by_id[article_id])
+    events = [_event(event_id, group, story_of[event_id], language) for event_id, group in members.items()]
+    events.sort(key=lambda e: (e.date or "9999", e.id))
+    stories = _stories(events)
+    return events, stories
+
+
+def _event(event_id: str, group: list[Article], story: str, language: str) -> Event:
+    originals = [a for a in group if a.duplicate_of is None] or group
+    lead = _central(originals, language)
+    dates = sorted(a.published.date().isoformat() for a in group if a.published)
+    return Event(
+        id=event_id,
+        story=story,
+        title=lead.title,
+        summary=lead_text(lead),
+        date=dates[0] if dates else None,
+        languages=sorted({a.lang for a in group if a.lang}),
+        articles=[a.id for a in group],
+    )
+
+
+def _central(group: list[Article], language: str) -> Article:
+    """The article closest to the group's word centroid, preferring the reader's language."""
+    preferred = [a for a in group if a.lang == language] or group
+    profiles = {a.id: _profile(a) for a in preferred}
+    centroid: dict[str, float] = defaultdict(float)
+    for profile in profiles.values():
+        for word, weight in profile.items():
+            centroid[word] += weight
+    return max(preferred, key=lambda a: (cosine(profiles[a.id], centroid), len(a.text), a.id))
+
+
+def _profile(article: Article) -> dict[str, float]:
+    profile: dict[str, float] = defaultdict(float)
+    for word in tokens(f"{article.title} {article.text}"):
+        if len(word) > 3:
+            profile[word] += 1.0
+    return profile
+
+
+def lead_text(article: Article) -> str:
+    """The first sentences of an article, cut to the summary length on a word boundary."""
+    text = " ".join(sentences(article.text)[:SUMMARY_SENTENCES]) or article.title
+    if len(text) > SUMMARY_CHARS:
+        text = text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def _stories(events: list[Event]) -> list[Story]:
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        grouped[event.story].append(event)
+    stories = []
+    for story_id, group in grouped.items():
+        main = max(group, key=lambda e: (len(e.articles), e.id))
+        leading = sorted(group, key=lambda e: -len(e.articles))[:STORY_SUMMARY_EVENTS]
+        stories.append(Story(
+            id=story_id,
+            title=main.title,
+            summary=" ".join(e.summary for e in sorted(leading, key=lambda e: (e.date or "9999", e.id))),
+            languages=sorted({lang for e in group for lang in e.languages}),
+            events=[e.id for e in group],
+            articles=[a for e in group for a in e.articles],
+            timeline=[TimelineEntry(e.date, e.id, e.title) for e in group],
+        ))
+    stories.sort(key=lambda s: (-len(s.articles), s.id))
+    return stories
