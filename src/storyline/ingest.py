@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import charset_normalizer
 import ftfy
@@ -157,16 +158,16 @@ def _read_feed(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
     import feedparser  # imported here: the other input kinds do not need it
 
     feed = feedparser.parse(text)
-    if not feed.entries:
+    usable = [entry for entry in feed.entries if _entry_body(entry)]
+    if feed.bozo and not usable or not feed.entries:
         reason = getattr(feed, "bozo_exception", None) or "no items"
         yield Rejected(str(path), f"broken feed: {reason}")
         return
     site = feed.feed.get("title") or path.stem
     for number, entry in enumerate(feed.entries, 1):
         where = f"{path}#item{number}"
-        body = entry.get("content", [{}])[0].get("value") if entry.get("content") else None
-        body = body or entry.get("summary") or entry.get("description")
-        if not body or not body.strip():
+        body = _entry_body(entry)
+        if not body:
             yield Rejected(where, "feed item has no text")
             continue
         key = entry.get("id") or entry.get("link") or f"{entry.get('title')}{number}"
@@ -182,6 +183,13 @@ def _read_feed(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
             lang=(entry.get("language") or feed.feed.get("language") or "")[:2] or None,
             site=site,
         )
+
+
+def _entry_body(entry: Any) -> str:
+    """The fullest text a feed item carries: its content, else its summary or description."""
+    content = entry.get("content")
+    body = (content[0].get("value") if content else None) or entry.get("summary") or entry.get("description")
+    return body.strip() if isinstance(body, str) else ""
 
 
 def parse_date(value: object) -> datetime:

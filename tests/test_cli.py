@@ -1,0 +1,114 @@
+"""The main job from the command line: digest, stories, show, search, export; exit codes; idempotency."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from storyline.cli import main
+from storyline.export import validate
+
+from .conftest import CORPUS
+
+
+def _article(folder: Path, name: str, title: str, body: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(f"{title}\n\n{body}\n", encoding="utf-8")
+
+
+@pytest.fixture
+def small_corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "in"
+    _article(folder, "port-1.txt", "Dock workers strike at the port of Valletta",
+             "Dock workers at Valletta walked out on Wednesday, union leader Tomas Reinholt said. "
+             "The strike halted 40 ships.")
+    _article(folder, "port-2.txt", "Valletta port strike halts shipping",
+             "Shipping at Valletta stopped on Wednesday as dock workers went on strike, Tomas Reinholt said. "
+             "Forty ships waited outside the port.")
+    (folder / "empty.txt").write_text("", encoding="utf-8")
+    (folder / "feed.jsonl").write_text('{"id": "j1", "title": "T", "text": "body"}\nnot json\n', encoding="utf-8")
+    return folder
+
+
+def test_digest_writes_a_schema_valid_export_and_reports_bad_inputs(
+    small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out.json"
+    code = main(["digest", str(small_corpus), "--db", str(tmp_path / "s.db"), "--json", str(out)])
+    captured = capsys.readouterr()
+    assert code == 0
+    export = json.loads(out.read_text(encoding="utf-8"))
+    validate(export)
+    assert sorted(a["id"] for a in export["articles"]) == ["j1", "port-1", "port-2"]
+    assert {r["reason"] for r in export["rejected"]} == {"empty file", "malformed JSON line: Expecting value at column 1"}
+    error_lines = [line for line in captured.err.splitlines() if line.startswith("storyline: rejected")]
+    assert len(error_lines) == 2
+    assert any("empty.txt" in line for line in error_lines)
+    assert any("feed.jsonl:2" in line for line in error_lines)
+    assert "STORY" in captured.out and "port-1" in captured.out
+
+
+def test_rerunning_on_the_same_inputs_adds_nothing(
+    small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "s.db")
+    first, second = tmp_path / "1.json", tmp_path / "2.json"
+    assert main(["digest", str(small_corpus), "--db", db, "--json", str(first)]) == 0
+    assert main(["digest", str(small_corpus), "--db", db, "--json", str(second)]) == 0
+    assert "3 articles read, 0 new" in capsys.readouterr().err
+    assert json.loads(first.read_text()) == json.loads(second.read_text())
+
+
+def test_exit_status_is_nonzero_when_nothing_was_processed(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("", encoding="utf-8")
+    assert main(["digest", str(tmp_path / "empty.txt"), "--db", str(tmp_path / "s.db")]) == 1
+    with pytest.raises(SystemExit) as misuse:
+        main(["digest"])
+    assert misuse.value.code == 2
+
+
+def test_stories_show_search_and_export_read_the_store(
+    small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = str(tmp_path / "s.db")
+    main(["digest", str(small_corpus), "--db", db])
+    capsys.readouterr()
+    assert main(["stories", "--db", db]) == 0
+    assert "STORY" in capsys.readouterr().out
+    assert main(["show", "port-1", "--db", db]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["id"] == "port-1" and shown["event"]
+    assert main(["show", "nothing-here", "--db", db]) == 1
+    assert main(["search", "valletta", "--db", db]) == 0
+    assert "port-1" in capsys.readouterr().out
+    out = tmp_path / "export.json"
+    assert main(["export", "--json", str(out), "--db", db]) == 0
+    validate(json.loads(out.read_text(encoding="utf-8")))
+
+
+def test_seeds_export_is_valid_and_languages_are_detected(seeds: Path, tmp_path: Path) -> None:
+    out = tmp_path / "seeds.json"
+    assert main(["digest", str(seeds), "--db", str(tmp_path / "s.db"), "--json", str(out)]) == 0
+    export = json.loads(out.read_text(encoding="utf-8"))
+    validate(export)
+    langs = {a["id"][:3]: a["lang"] for a in export["articles"]}
+    assert langs == {"000": "en", "001": "en", "002": "en", "003": "ar", "004": "en"}
+    assert all(a["title"] and a["text"] and not a["text"].startswith(a["title"]) for a in export["articles"])
+
+
+def test_sample_corpus_digest_runs_as_a_module(tmp_path: Path) -> None:
+    out = tmp_path / "demo.json"
+    result = subprocess.run(
+        [sys.executable, "-m", "storyline", "digest", str(CORPUS), "--db", str(tmp_path / "d.db"), "--json", str(out)],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    export = json.loads(out.read_text(encoding="utf-8"))
+    validate(export)
+    assert len(export["articles"]) >= 20
+    assert {"en", "ar", "ru"} <= {a["lang"] for a in export["articles"]}
+    assert "STORY" in result.stdout

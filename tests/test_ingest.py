@@ -1,0 +1,96 @@
+"""Ingest: every supported input kind is read; every bad input becomes one named rejection."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from storyline.ingest import read_documents
+from storyline.model import RawDocument, Rejected
+
+
+def _read(*paths: Path) -> tuple[list[RawDocument], list[Rejected]]:
+    items = list(read_documents(paths))
+    return ([i for i in items if isinstance(i, RawDocument)], [i for i in items if isinstance(i, Rejected)])
+
+
+def test_directory_is_read_recursively_with_file_stems_as_ids(tmp_path: Path) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "a" / "one.txt").write_text("Headline one\n\nBody one.", encoding="utf-8")
+    (tmp_path / "a" / "b" / "two.html").write_text("<html><body><p>Body two</p></body></html>", encoding="utf-8")
+    (tmp_path / "notes.md").write_text("ignored: not an article format", encoding="utf-8")
+    (tmp_path / ".hidden.txt").write_text("Hidden\n\nfile", encoding="utf-8")
+    docs, rejected = _read(tmp_path)
+    assert sorted((d.id, d.kind) for d in docs) == [("one", "text"), ("two", "html")]
+    assert rejected == []
+
+
+def test_empty_binary_and_undecodable_files_are_rejected_by_name(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_bytes(b"  \n\n ")
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    (tmp_path / "noise.txt").write_bytes(bytes([0x81, 0x8D, 0x8F, 0x90, 0x9D] * 40 + [0x01, 0x02, 0x03] * 30))
+    (tmp_path / "good.txt").write_text("Good headline\n\nGood body.", encoding="utf-8")
+    docs, rejected = _read(tmp_path)
+    assert [d.id for d in docs] == ["good"]
+    reasons = {Path(r.source).name: r.reason for r in rejected}
+    assert reasons["empty.txt"] == "empty file"
+    assert reasons["image.txt"].startswith("binary file")
+    assert "noise.txt" in reasons
+
+
+def test_legacy_encoding_is_detected_and_mojibake_repaired(tmp_path: Path) -> None:
+    (tmp_path / "cp1251.txt").write_bytes("Заголовок новости\n\nМинистр заявил, что переговоры продолжатся в среду.".encode("cp1251"))
+    (tmp_path / "mojibake.txt").write_text("Headline\n\nThe café reopened â€” officials said.", encoding="utf-8")
+    docs, rejected = _read(tmp_path)
+    assert not rejected
+    texts = {d.id: d.content for d in docs}
+    assert "Министр заявил" in texts["cp1251"]
+    assert "café reopened — officials" in texts["mojibake"]
+
+
+def test_malformed_jsonl_line_is_rejected_with_its_line_number_and_the_rest_kept(tmp_path: Path) -> None:
+    feed = tmp_path / "wire.jsonl"
+    lines = [
+        json.dumps({"id": "w1", "title": "First", "text": "First body.", "published": "2026-03-02T10:00:00Z", "lang": "en"}),
+        '{"id": "w2", "title": "Broken", "text": ',
+        json.dumps({"id": "w3", "title": "No body"}),
+        json.dumps({"id": "w4", "title": "Bad date", "text": "Body", "published": "yesterday-ish"}),
+        json.dumps({"title": "Fourth", "html": "<p>Body in HTML</p>"}),
+    ]
+    feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs, rejected = _read(feed)
+    assert [d.id for d in docs] == ["w1", "wire-5"]
+    assert docs[0].published is not None and docs[0].published.isoformat() == "2026-03-02T10:00:00+00:00"
+    assert docs[1].kind == "html"
+    sources = {r.source: r.reason for r in rejected}
+    assert sources[f"{feed}:2"].startswith("malformed JSON line")
+    assert "neither" in sources[f"{feed}:3"]
+    assert "date" in sources[f"{feed}:4"]
+
+
+def test_rss_items_become_articles_and_a_broken_feed_is_rejected(tmp_path: Path) -> None:
+    rss = tmp_path / "desk.xml"
+    rss.write_text(
+        """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Desk</title>
+        <item><title>Port reopens</title><link>http://example.org/1</link><guid>g1</guid>
+        <pubDate>Wed, 04 Mar 2026 09:00:00 GMT</pubDate><description>The port reopened on Wednesday.</description></item>
+        <item><title>Talks end</title><link>http://example.org/2</link><guid>g2</guid>
+        <description>&lt;p&gt;Talks ended late on Tuesday.&lt;/p&gt;</description></item>
+        </channel></rss>""",
+        encoding="utf-8",
+    )
+    broken = tmp_path / "broken.xml"
+    broken.write_text("<rss><channel><item><title>cut off", encoding="utf-8")
+    docs, rejected = _read(rss, broken)
+    assert [d.title for d in docs] == ["Port reopens", "Talks end"]
+    assert docs[0].published is not None and docs[0].published.day == 4
+    assert docs[1].kind == "html"
+    assert len({d.id for d in docs}) == 2 and all(d.id.startswith("desk-") for d in docs)
+    assert [(Path(r.source).name, r.reason.split(":")[0]) for r in rejected] == [("broken.xml", "broken feed")]
+
+
+def test_missing_path_and_unknown_suffix_are_rejected(tmp_path: Path) -> None:
+    odd = tmp_path / "data.bin"
+    odd.write_bytes(b"x")
+    _, rejected = _read(tmp_path / "nope", odd)
+    assert [r.reason for r in rejected] == ["no such file or directory", "unsupported file type '.bin'"]
