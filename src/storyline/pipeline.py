@@ -9,8 +9,8 @@ from pathlib import Path
 
 from storyline.cluster import cluster
 from storyline.dedup import link_duplicates
-from storyline.entities import resolve
-from storyline.extract import extract_batch
+from storyline.recognition import resolve
+from storyline.extraction import extract_batch
 from storyline.ingest import read_documents
 from storyline.language import detect_language
 from storyline.model import Article, Digest, RawDocument, Rejected

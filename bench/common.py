@@ -1,0 +1,64 @@
+"""Helpers shared by the benchmark scripts: locating ../shared, reading its data, printing one table."""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+DATA = SHARED / "data"
+FLOORS = Path(__file__).resolve().parent / "floors.json"
+
+
+def read_jsonl(relative: str) -> Iterator[dict[str, Any]]:
+    """Records of a gzip JSONL file under ../shared/data; exits with a clear message when it is absent."""
+    path = DATA / relative
+    if not path.is_file():
+        sys.exit(f"benchmark data {relative} not found under {DATA}")
+    with gzip.open(path, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def shared_script(name: str) -> ModuleType:
+    """Import one of the scoring scripts in ../shared/bench by file name (they are not a package)."""
+    path = SHARED / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        sys.exit(f"scoring script {path} not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table with a heading line."""
+    lines = [f"### {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def floors() -> dict[str, float]:
+    loaded: dict[str, float] = json.loads(FLOORS.read_text(encoding="utf-8"))
+    return loaded
+
+
+def check_floors(figures: dict[str, float]) -> list[str]:
+    """The figures that fell below their floor in bench/floors.json, as messages."""
+    wanted = floors()
+    return [
+        f"{name}: {value:.4f} < floor {wanted[name]:.4f}"
+        for name, value in figures.items() if name in wanted and value < wanted[name]
+    ]
