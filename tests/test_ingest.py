@@ -39,7 +39,8 @@ def test_empty_binary_and_undecodable_files_are_rejected_by_name(tmp_path: Path)
 
 
 def test_legacy_encoding_is_detected_and_mojibake_repaired(tmp_path: Path) -> None:
-    (tmp_path / "cp1251.txt").write_bytes("Заголовок новости\n\nМинистр заявил, что переговоры продолжатся в среду.".encode("cp1251"))
+    russian = "Заголовок новости\n\nМинистр заявил, что переговоры продолжатся в среду."
+    (tmp_path / "cp1251.txt").write_bytes(russian.encode("cp1251"))
     (tmp_path / "mojibake.txt").write_text("Headline\n\nThe café reopened â€” officials said.", encoding="utf-8")
     docs, rejected = _read(tmp_path)
     assert not rejected
@@ -51,7 +52,7 @@ def test_legacy_encoding_is_detected_and_mojibake_repaired(tmp_path: Path) -> No
 def test_malformed_jsonl_line_is_rejected_with_its_line_number_and_the_rest_kept(tmp_path: Path) -> None:
     feed = tmp_path / "wire.jsonl"
     lines = [
-        json.dumps({"id": "w1", "title": "First", "text": "First body.", "published": "2026-03-02T10:00:00Z", "lang": "en"}),
+        json.dumps({"id": "w1", "title": "First", "text": "First body.", "published": "2026-03-02T10:00:00Z"}),
         '{"id": "w2", "title": "Broken", "text": ',
         json.dumps({"id": "w3", "title": "No body"}),
         json.dumps({"id": "w4", "title": "Bad date", "text": "Body", "published": "yesterday-ish"}),
@@ -73,7 +74,8 @@ def test_rss_items_become_articles_and_a_broken_feed_is_rejected(tmp_path: Path)
     rss.write_text(
         """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Desk</title>
         <item><title>Port reopens</title><link>http://example.org/1</link><guid>g1</guid>
-        <pubDate>Wed, 04 Mar 2026 09:00:00 GMT</pubDate><description>The port reopened on Wednesday.</description></item>
+        <pubDate>Wed, 04 Mar 2026 09:00:00 GMT</pubDate>
+        <description>The port reopened on Wednesday.</description></item>
         <item><title>Talks end</title><link>http://example.org/2</link><guid>g2</guid>
         <description>&lt;p&gt;Talks ended late on Tuesday.&lt;/p&gt;</description></item>
         </channel></rss>""",

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import Any
 
 from storyline.ingest import parse_date
 from storyline.model import Article, RawDocument, Rejected
@@ -199,7 +200,7 @@ def _is_short(line: str) -> bool:
 def _extract_html(page: str, url: str | None) -> Article:
     import trafilatura  # heavy import, only needed for HTML
 
-    document = trafilatura.bare_extraction(
+    document: Any = trafilatura.bare_extraction(
         page, url=url, with_metadata=True, include_comments=False, include_tables=True
     )
     text = (document.text or "") if document is not None else ""

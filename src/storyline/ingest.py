@@ -159,7 +159,7 @@ def _read_feed(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
 
     feed = feedparser.parse(text)
     usable = [entry for entry in feed.entries if _entry_body(entry)]
-    if feed.bozo and not usable or not feed.entries:
+    if (feed.bozo and not usable) or not feed.entries:
         reason = getattr(feed, "bozo_exception", None) or "no items"
         yield Rejected(str(path), f"broken feed: {reason}")
         return
@@ -179,7 +179,7 @@ def _read_feed(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
             content=body,
             title=(entry.get("title") or "").strip() or None,
             url=entry.get("link"),
-            published=datetime(*parsed[:6], tzinfo=UTC) if parsed else None,
+            published=datetime(*parsed[:6]).replace(tzinfo=UTC) if parsed else None,
             lang=(entry.get("language") or feed.feed.get("language") or "")[:2] or None,
             site=site,
         )

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from storyline.cluster import cluster
 from storyline.dedup import link_duplicates
-from storyline.recognition import resolve
 from storyline.extraction import extract_batch
 from storyline.ingest import read_documents
 from storyline.language import detect_language
 from storyline.model import Article, Digest, RawDocument, Rejected
+from storyline.recognition import resolve
 from storyline.store import Store
 from storyline.summarise import summarise
 

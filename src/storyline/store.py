@@ -17,7 +17,16 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from storyline.model import (
-    Action, Article, Digest, Entity, Event, Mention, Quote, Rejected, Story, TimelineEntry,
+    Action,
+    Article,
+    Digest,
+    Entity,
+    Event,
+    Mention,
+    Quote,
+    Rejected,
+    Story,
+    TimelineEntry,
 )
 from storyline.normalize import normalize
 
@@ -33,8 +42,12 @@ CREATE TABLE IF NOT EXISTS articles (
 CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
     id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2'
 );
-CREATE TABLE IF NOT EXISTS rejected (source TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (source, reason));
-CREATE TABLE IF NOT EXISTS entities (id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, variants TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS rejected (
+    source TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (source, reason)
+);
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, type TEXT NOT NULL, variants TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS mentions (
     article TEXT NOT NULL, entity TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
     text TEXT NOT NULL, type TEXT NOT NULL
@@ -125,7 +138,7 @@ class SQLiteStore:
             db.executemany("UPDATE articles SET duplicate_of = ? WHERE id = ?",
                            [(a.duplicate_of, a.id) for a in digest.articles])
             db.executemany("INSERT INTO entities VALUES (?,?,?,?)",
-                           [(e.id, e.name, e.type, json.dumps(e.variants, ensure_ascii=False)) for e in digest.entities])
+                           [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities])
             db.executemany("INSERT INTO mentions VALUES (?,?,?,?,?,?)",
                            [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions])
             db.executemany("INSERT INTO quotes VALUES (?,?,?,?,?,?,?,?)",
