@@ -1,6 +1,6 @@
 """Extraction benchmark: storyline.extract on the article-extraction benchmark pages (HTML and rendered text).
 
-Usage: python bench/extraction.py [--gate]   (--gate: exit 1 when a figure drops below bench/floors.json)
+Usage: python bench/extraction.py [--gate]   (--gate: exit 1 when a figure drops below bench/floors/extraction.json)
 Scored by ../shared/bench/score_extraction.py; plain text comes from ../shared/bench/render_text.py.
 """
 
@@ -74,7 +74,7 @@ def main() -> int:
     print(table(f"Extraction, extraction/dev.jsonl.gz ({len(records)} pages), F1 of 4-token shingles",
                 ["input", "system", "F1", "speed (median)"], rows))
     print(f"HTML time ratio storyline / bare trafilatura: {html_ms / baseline_ms:.2f}x")
-    failures = check_floors(figures)
+    failures = check_floors("extraction", figures)
     for failure in failures:
         print(f"FLOOR BROKEN {failure}", file=sys.stderr)
     return 1 if args.gate and failures else 0
