@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DB ?= build/demo.db
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench gate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# Quality gate: every benchmark with --gate fails when a figure drops below its floor in bench/floors/.
+GATED ?= extraction
+gate: $(STAMP)
+	set -e; for name in $(GATED); do $(BIN)/python bench/$$name.py --gate; done
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache
