@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from storyline import pipeline
-from storyline.store import SQLiteStore, open_store
+from storyline.export import to_json
+from storyline.store import PostgresStore, SQLiteStore, Store, open_store
 
 
 def _corpus(tmp_path: Path) -> Path:
@@ -47,6 +49,33 @@ def test_search_finds_arabic_and_english_articles(tmp_path: Path) -> None:
     store.close()
 
 
-def test_postgres_url_without_server_support_gives_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="PostgreSQL"):
-        open_store("postgresql://localhost/news")
+@pytest.fixture
+def postgres(postgres_url: str) -> Iterator[Store]:
+    store = open_store(postgres_url)
+    assert isinstance(store, PostgresStore)
+    yield store
+    for table in ("articles", "articles_fts", "rejected", "entities", "mentions", "quotes", "actions", "events",
+                  "stories"):
+        store.db.execute(f"DELETE FROM {table}")
+    store.close()
+
+
+def test_postgres_store_holds_the_same_digest_as_sqlite(tmp_path: Path, postgres: Store) -> None:
+    corpus = _corpus(tmp_path)
+    (corpus / "bad.jsonl").write_text("{broken\n", encoding="utf-8")
+    lite = SQLiteStore(tmp_path / "s.db")
+    _, expected = pipeline.digest([corpus], lite)
+    _, got = pipeline.digest([corpus], postgres)
+    assert to_json(got) == to_json(expected)
+    assert [r.source.endswith("bad.jsonl:1") for r in got.rejected] == [True]
+    lite.close()
+
+
+def test_postgres_rerun_adds_nothing_and_search_works(tmp_path: Path, postgres: Store) -> None:
+    corpus = _corpus(tmp_path)
+    first, _ = pipeline.digest([corpus], postgres)
+    second, result = pipeline.digest([corpus], postgres)
+    assert (first.added, second.added, second.read) == (2, 0, 2)
+    assert len(result.articles) == 2
+    assert [a.id for a in postgres.search("geneva")] == ["one"]
+    assert [a.id for a in postgres.search("جنيف")] == ["two"]

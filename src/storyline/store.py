@@ -1,4 +1,4 @@
-"""Stage 8, store: SQLite (WAL, FTS5) by default, behind a small `Store` protocol.
+"""Stage 8, store: SQLite (WAL, FTS5) by default, PostgreSQL for a shared server, behind a `Store` protocol.
 
 Articles are written as soon as they are extracted, each batch in one transaction, so nothing ingested
 is lost when a later stage fails. Derived results (entities, events, stories) are replaced as a whole
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -32,15 +32,13 @@ from storyline.normalize import normalize
 
 SCHEMA_VERSION = 1
 
-_SCHEMA = """
+# Tables shared by both stores, in SQL that SQLite and PostgreSQL both read. Lists (variants, languages,
+# member ids, timelines) are stored as JSON text: they are always read whole, never queried inside.
+_TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT, published TEXT, lang TEXT, title TEXT NOT NULL,
-    text TEXT NOT NULL, author TEXT, site TEXT, duplicate_of TEXT, content_hash TEXT NOT NULL,
-    added TEXT NOT NULL DEFAULT (datetime('now'))
-);
-CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5(
-    id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2'
+    text TEXT NOT NULL, author TEXT, site TEXT, duplicate_of TEXT, content_hash TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS rejected (
     source TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (source, reason)
@@ -67,8 +65,16 @@ CREATE TABLE IF NOT EXISTS stories (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, summary TEXT NOT NULL, languages TEXT NOT NULL,
     events TEXT NOT NULL, articles TEXT NOT NULL, timeline TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article);
+CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article)
 """
+_ARTICLE_COLUMNS = ("id", "source", "url", "published", "lang", "title", "text", "author", "site", "duplicate_of",
+                    "content_hash")
+_UPSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})"
+    " ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{column} = excluded.{column}" for column in _ARTICLE_COLUMNS[1:])
+)
+_DERIVED_TABLES = ("entities", "mentions", "quotes", "actions", "events", "stories")
 
 
 class Store(Protocol):
@@ -84,7 +90,108 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
-class SQLiteStore:
+class SQLStore:
+    """Everything both SQL stores share. SQL is written with `?` placeholders; subclasses say how to
+    connect, open a transaction, and index and search full text, the only parts where the dialects differ."""
+
+    placeholder = "?"
+    db: Any
+
+    def _sql(self, statement: str) -> str:
+        return statement if self.placeholder == "?" else statement.replace("?", self.placeholder)
+
+    def _rows(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        return list(self.db.execute(self._sql(statement), params).fetchall())
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _index_text(self, db: Any, article: Article) -> None:
+        raise NotImplementedError
+
+    def search(self, query: str, limit: int = 20) -> list[Article]:
+        raise NotImplementedError
+
+    def _create_schema(self, extra: str) -> None:
+        with self._transaction() as db:
+            for statement in (_TABLES + ";" + extra).split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(self._sql("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING"),
+                       (str(SCHEMA_VERSION),))
+
+    def content_hashes(self) -> dict[str, str]:
+        return {row["id"]: row["content_hash"] for row in self._rows("SELECT id, content_hash FROM articles")}
+
+    def add_articles(self, articles: Iterable[tuple[Article, str]]) -> int:
+        """Insert or update articles (an id seen again with new content is updated); returns the count."""
+        count = 0
+        with self._transaction() as db:
+            for article, content_hash in articles:
+                db.execute(self._sql(_UPSERT_ARTICLE), (
+                    article.id, article.source, article.url, _iso(article.published), article.lang, article.title,
+                    article.text, article.author, article.site, article.duplicate_of, content_hash))
+                self._index_text(db, article)
+                count += 1
+        return count
+
+    def add_rejected(self, rejected: Iterable[Rejected]) -> None:
+        with self._transaction() as db:
+            for item in rejected:
+                db.execute(self._sql("INSERT INTO rejected VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                           (item.source, item.reason))
+
+    def articles(self) -> list[Article]:
+        return [_article(row) for row in self._rows("SELECT * FROM articles ORDER BY id")]
+
+    def save_results(self, digest: Digest) -> None:
+        """Replace everything derived from the articles by this run's results, in one transaction."""
+        rows: dict[str, list[tuple[Any, ...]]] = {
+            "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities],
+            "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions],
+            "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
+                       for q in digest.quotes],
+            "actions": [(a.article, a.actor, a.verb, a.code, a.target, a.date) for a in digest.actions],
+            "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles))
+                       for e in digest.events],
+            "stories": [(s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
+                         _json([asdict(t) for t in s.timeline])) for s in digest.stories],
+        }
+        with self._transaction() as db:
+            cursor = db.cursor()
+            for table in _DERIVED_TABLES:
+                cursor.execute(f"DELETE FROM {table}")
+                if rows[table]:
+                    marks = ", ".join("?" * len(rows[table][0]))
+                    cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), rows[table])
+            cursor.executemany(self._sql("UPDATE articles SET duplicate_of = ? WHERE id = ?"),
+                               [(a.duplicate_of, a.id) for a in digest.articles])
+
+    def load(self) -> Digest:
+        return Digest(
+            articles=self.articles(),
+            events=[Event(r["id"], r["story"], r["title"], r["summary"], r["date"], json.loads(r["languages"]),
+                          json.loads(r["articles"])) for r in self._rows("SELECT * FROM events ORDER BY date, id")],
+            stories=[Story(r["id"], r["title"], r["summary"], json.loads(r["languages"]), json.loads(r["events"]),
+                           json.loads(r["articles"]), [TimelineEntry(**t) for t in json.loads(r["timeline"])])
+                     for r in self._rows("SELECT * FROM stories")],
+            entities=[Entity(r["id"], r["name"], r["type"], json.loads(r["variants"]))
+                      for r in self._rows("SELECT * FROM entities ORDER BY id")],
+            mentions=[Mention(r["article"], r["entity"], r["start"], r["end"], r["text"], r["type"])
+                      for r in self._rows("SELECT * FROM mentions")],
+            quotes=[Quote(r["article"], r["speaker"], r["speaker_name"], r["text"], r["cue"], bool(r["direct"]),
+                          r["start"], r["end"]) for r in self._rows("SELECT * FROM quotes")],
+            actions=[Action(r["article"], r["actor"], r["verb"], r["code"], r["target"], r["date"])
+                     for r in self._rows("SELECT * FROM actions")],
+            rejected=[Rejected(r["source"], r["reason"])
+                      for r in self._rows("SELECT * FROM rejected ORDER BY source, reason")],
+        )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class SQLiteStore(SQLStore):
     """The embedded default: one file, WAL journal, FTS5 full-text index over normalised text."""
 
     def __init__(self, path: str | Path) -> None:
@@ -92,105 +199,80 @@ class SQLiteStore:
         self.db = sqlite3.connect(self.path)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self.db.executescript(_SCHEMA)
-        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-        self.db.commit()
+        self._create_schema(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
+            "id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2')"
+        )
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self.db:
             yield self.db
 
-    def content_hashes(self) -> dict[str, str]:
-        return {row["id"]: row["content_hash"] for row in self.db.execute("SELECT id, content_hash FROM articles")}
-
-    def add_articles(self, articles: Iterable[tuple[Article, str]]) -> int:
-        """Insert or update articles (an id seen again with new content is updated); returns the count."""
-        count = 0
-        with self._transaction() as db:
-            for article, content_hash in articles:
-                db.execute(
-                    "INSERT OR REPLACE INTO articles (id, source, url, published, lang, title, text, author, site,"
-                    " duplicate_of, content_hash) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (article.id, article.source, article.url, _iso(article.published), article.lang,
-                     article.title, article.text, article.author, article.site, article.duplicate_of,
-                     content_hash),
-                )
-                db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
-                db.execute("INSERT INTO articles_fts (id, title, text) VALUES (?,?,?)",
-                           (article.id, normalize(article.title), normalize(article.text)))
-                count += 1
-        return count
-
-    def add_rejected(self, rejected: Iterable[Rejected]) -> None:
-        with self._transaction() as db:
-            db.executemany("INSERT OR IGNORE INTO rejected VALUES (?, ?)", [(r.source, r.reason) for r in rejected])
-
-    def articles(self) -> list[Article]:
-        return [_article(row) for row in self.db.execute("SELECT * FROM articles ORDER BY id")]
-
-    def save_results(self, digest: Digest) -> None:
-        """Replace everything derived from the articles by this run's results, in one transaction."""
-        with self._transaction() as db:
-            for table in ("entities", "mentions", "quotes", "actions", "events", "stories"):
-                db.execute(f"DELETE FROM {table}")
-            db.executemany("UPDATE articles SET duplicate_of = ? WHERE id = ?",
-                           [(a.duplicate_of, a.id) for a in digest.articles])
-            db.executemany("INSERT INTO entities VALUES (?,?,?,?)",
-                           [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities])
-            db.executemany("INSERT INTO mentions VALUES (?,?,?,?,?,?)",
-                           [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions])
-            db.executemany("INSERT INTO quotes VALUES (?,?,?,?,?,?,?,?)",
-                           [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
-                            for q in digest.quotes])
-            db.executemany("INSERT INTO actions VALUES (?,?,?,?,?,?)",
-                           [(a.article, a.actor, a.verb, a.code, a.target, a.date) for a in digest.actions])
-            db.executemany("INSERT INTO events VALUES (?,?,?,?,?,?,?)",
-                           [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles))
-                            for e in digest.events])
-            db.executemany("INSERT INTO stories VALUES (?,?,?,?,?,?,?)",
-                           [(s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
-                             _json([asdict(t) for t in s.timeline])) for s in digest.stories])
-
-    def load(self) -> Digest:
-        db = self.db
-        return Digest(
-            articles=self.articles(),
-            events=[Event(r["id"], r["story"], r["title"], r["summary"], r["date"], json.loads(r["languages"]),
-                          json.loads(r["articles"])) for r in db.execute("SELECT * FROM events ORDER BY date, id")],
-            stories=[Story(r["id"], r["title"], r["summary"], json.loads(r["languages"]), json.loads(r["events"]),
-                           json.loads(r["articles"]), [TimelineEntry(**t) for t in json.loads(r["timeline"])])
-                     for r in db.execute("SELECT * FROM stories")],
-            entities=[Entity(r["id"], r["name"], r["type"], json.loads(r["variants"]))
-                      for r in db.execute("SELECT * FROM entities ORDER BY id")],
-            mentions=[Mention(r["article"], r["entity"], r["start"], r["end"], r["text"], r["type"])
-                      for r in db.execute("SELECT * FROM mentions")],
-            quotes=[Quote(r["article"], r["speaker"], r["speaker_name"], r["text"], r["cue"], bool(r["direct"]),
-                          r["start"], r["end"]) for r in db.execute("SELECT * FROM quotes")],
-            actions=[Action(r["article"], r["actor"], r["verb"], r["code"], r["target"], r["date"])
-                     for r in db.execute("SELECT * FROM actions")],
-            rejected=[Rejected(r["source"], r["reason"]) for r in db.execute("SELECT * FROM rejected ORDER BY source")],
-        )
+    def _index_text(self, db: Any, article: Article) -> None:
+        db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
+        db.execute("INSERT INTO articles_fts (id, title, text) VALUES (?,?,?)",
+                   (article.id, normalize(article.title), normalize(article.text)))
 
     def search(self, query: str, limit: int = 20) -> list[Article]:
         """Full-text search (BM25) over normalised headlines and bodies."""
         terms = " ".join(f'"{t}"' for t in normalize(query).replace('"', " ").split())
         if not terms:
             return []
-        rows = self.db.execute(
+        rows = self._rows(
             "SELECT a.* FROM articles_fts f JOIN articles a ON a.id = f.id WHERE articles_fts MATCH ?"
             " ORDER BY bm25(articles_fts) LIMIT ?", (terms, limit))
         return [_article(row) for row in rows]
 
-    def close(self) -> None:
-        self.db.close()
+
+class PostgresStore(SQLStore):
+    """The shared server store (psycopg 3): same tables, full text through a tsvector column and GIN index."""
+
+    placeholder = "%s"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+        except ImportError as error:
+            raise ValueError("the PostgreSQL store needs the 'postgres' extra: pip install 'storyline[postgres]'") \
+                from error
+        self.db = psycopg.connect(url, row_factory=dict_row, autocommit=True)
+        self._create_schema(
+            "CREATE TABLE IF NOT EXISTS articles_fts (id TEXT PRIMARY KEY, doc tsvector NOT NULL);"
+            "CREATE INDEX IF NOT EXISTS articles_fts_doc ON articles_fts USING gin (doc)"
+        )
+
+    def _transaction(self) -> AbstractContextManager[Any]:
+        @contextmanager
+        def transaction() -> Iterator[Any]:
+            with self.db.transaction():
+                yield self.db
+
+        return transaction()
+
+    def _index_text(self, db: Any, article: Article) -> None:
+        db.execute(
+            "INSERT INTO articles_fts VALUES (%s, to_tsvector('simple', %s)) "
+            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
+            (article.id, normalize(f"{article.title} {article.text}")),
+        )
+
+    def search(self, query: str, limit: int = 20) -> list[Article]:
+        """Full-text search ranked by ts_rank over normalised headlines and bodies."""
+        if not normalize(query).split():
+            return []
+        rows = self._rows(
+            "SELECT a.* FROM articles_fts f JOIN articles a ON a.id = f.id,"
+            " plainto_tsquery('simple', ?) q WHERE f.doc @@ q ORDER BY ts_rank(f.doc, q) DESC, a.id LIMIT ?",
+            (normalize(query), limit))
+        return [_article(row) for row in rows]
 
 
 def open_store(target: str | Path) -> Store:
     """A store for `--db`: a `postgresql://` URL for PostgreSQL, anything else is a SQLite file path."""
     if str(target).startswith(("postgresql://", "postgres://")):
-        raise ValueError("PostgreSQL store is not available yet: use a SQLite file path for --db")
+        return PostgresStore(str(target))
     return SQLiteStore(target)
 
 
@@ -202,7 +284,7 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _article(row: sqlite3.Row) -> Article:
+def _article(row: Any) -> Article:
     return Article(
         id=row["id"], title=row["title"], text=row["text"], source=row["source"], url=row["url"],
         published=datetime.fromisoformat(row["published"]) if row["published"] else None, lang=row["lang"],
