@@ -13,7 +13,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE.parent / "docs" / "benchmarks.md"
-BENCHMARKS = ["extraction"]
+BENCHMARKS = ["extraction", "entities", "similarity", "clustering", "quotes", "actions"]
 
 
 def main() -> int:

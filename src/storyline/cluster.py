@@ -1,69 +1,77 @@
-"""Stage 6, cluster: online grouping of articles into events and of events into stories.
+"""Stage 6, cluster: online grouping of articles into events, of events into stories, and of second topics.
 
-Each article, in publication order, joins the most similar open event within a time window or opens a
-new one; candidates come from an inverted index over event features, so the cost per article does not
-grow with the number of events. Similarity has two parts: lexical TF-IDF cosine (meaningful within one
-language) and the cosine of entity and number keys (shared across languages and scripts, because
-entities are resolved to one id whatever the script). Events then join stories on their entities.
+Each article, in publication order, is scored against candidate events with the same calibrated model that
+`storyline.similarity` exposes (relatedness.py): P(same story) from lexical, cognate, entity, place and
+number signals that work across languages and scripts. Entities resolved by recognition.py (one id whatever
+the script) are added to the name keys, which is what links an Arabic article to its English twin. The
+article joins the best event within EVENT_WINDOW_DAYS when that probability clears EVENT_THRESHOLD, or
+opens a new event.
+
+Candidates come from an inverted index over event features (heaviest words, name keys, places), so the
+cost per article does not grow with the number of events: events that fall out of the time window leave
+the index, and only the MAX_CANDIDATES events sharing most features with the article are scored. An event
+keeps a bounded representation (its top words, n-grams and keys), so its state does not grow with its size.
+
+Events join stories over a longer window on the same model's score of their pooled profiles plus shared
+entities. An article whose second half turns to another topic contributes that segment to the best other
+event (recorded in `Clustering.related`, the article stays in its main event).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from storyline import relatedness
 from storyline.model import Article, Mention
-from storyline.normalize import tokens
+from storyline.relatedness import Profile
 
-# An article joins an event when its similarity to the event is at least this (tuned on examples/ and
-# the seeds: same-event pairs score 0.35-0.8, different events of one story 0.1-0.3).
-EVENT_THRESHOLD = 0.3
-# Entity-key cosine is discounted against lexical cosine: sharing only a country is weak evidence.
-ENTITY_FACTOR = 0.85
-# Events join a story when their entity profiles have at least this cosine.
-STORY_THRESHOLD = 0.3
+# The model says "same story", and events of one story share most of their words (in the seeds, articles
+# on three events of one story score 0.6-0.9 with one another), so the event decision also needs anchors:
+# the people and figures (non-year numbers) of the article. An article joins an event when
+# P ** PROBABILITY_EXPONENT * (IDF-weighted share of its anchors the event has) >= EVENT_THRESHOLD; one without
+# anchors joins when P >= PLAIN_THRESHOLD. Chosen on the seeds and examples/corpus (tests/test_cluster.py):
+# the Arabic twin of an English article scores 0.29 (P 0.27, 2 of 5 anchors), a different event of the same
+# story 0.12 (P 0.88, 1 of 8), a same-event pair 0.52.
+EVENT_THRESHOLD = 0.25
+PROBABILITY_EXPONENT = 0.25
+PLAIN_THRESHOLD = 0.8
+# Candidate events below this P(same story) are not considered at all (cross-language twins score 0.25+).
+EVENT_GATE = 0.2
+# Entity types whose ids anchor an event: who took part. Places and organisations recur across a story.
+ANCHOR_TYPES = ("PER",)
+# Events join a story at this P(same story) of their pooled profiles: in the seeds, events of one story
+# score 0.51-0.86; in examples/corpus events of one story 0.81-0.96, of different stories 0.09-0.38.
+STORY_THRESHOLD = 0.45
 # Articles further apart than this (days) do not report one event; events further apart are not one story.
 EVENT_WINDOW_DAYS = 3
 STORY_WINDOW_DAYS = 30
-# Words shorter than this carry little topic (articles, prepositions in most languages).
-MIN_WORD = 3
-# Headline words count this many times body words.
-TITLE_WEIGHT = 3
-# Features looked up in the inverted index per article (its heaviest ones).
-CANDIDATE_FEATURES = 24
-
-Vector = dict[str, float]
-
-
-@dataclass(slots=True)
-class Group:
-    """An event (members are article ids) or a story (members are event ids) while clustering."""
-
-    id: str
-    members: list[str] = field(default_factory=list)
-    lexical: Counter[str] = field(default_factory=Counter)
-    keys: Counter[str] = field(default_factory=Counter)
-    first: datetime | None = None
-    last: datetime | None = None
-
-    def add(self, member: str, lexical: Vector, keys: Vector, when: datetime | None) -> None:
-        self.members.append(member)
-        self.lexical.update(lexical)
-        self.keys.update(keys)
-        if when is not None:
-            self.first = min(self.first or when, when)
-            self.last = max(self.last or when, when)
-
-    def within(self, when: datetime | None, days: int) -> bool:
-        if when is None or self.first is None or self.last is None:
-            return True
-        return (self.first - when).days <= days and (when - self.last).days <= days
+# Bounded event state: the heaviest entries kept per pooled vector or key list. An article profile has up to
+# 60 words and 120 n-grams; an event keeps about as many, so its state does not grow with its size (the
+# scale benchmark in bench/clustering.py measures the bytes per article this leaves).
+EVENT_WORDS = 40
+EVENT_GRAMS = 60
+EVENT_KEYS = 30
+EVENT_NUMBERS = 16
+# Features of an article looked up in the inverted index (its heaviest words and keys), and events scored
+# per article at most (those sharing most features). Postings longer than MAX_POSTING belong to features
+# too common to select candidates (a country in every article), so they are not read: the cost per
+# article stays bounded however many events are open.
+QUERY_WORDS = 12
+QUERY_KEYS = 12
+MAX_CANDIDATES = 8
+MAX_POSTING = 400
+# A segment is the second half of an article (by paragraphs) whose words have cosine below this with the
+# first half, and at least SEGMENT_MIN_CHARS long; it joins another event at EVENT_THRESHOLD.
+SEGMENT_DIVERGENCE = 0.15
+SEGMENT_MIN_CHARS = 400
 
 
-def cosine(a: Vector | Counter[str], b: Vector | Counter[str]) -> float:
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Cosine of two sparse vectors (any scale)."""
     if len(a) > len(b):
         a, b = b, a
     dot = sum(weight * b.get(key, 0.0) for key, weight in a.items())
@@ -72,115 +80,324 @@ def cosine(a: Vector | Counter[str], b: Vector | Counter[str]) -> float:
     return dot / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
 
 
-def similarity(lexical_a: Vector | Counter[str], keys_a: Vector | Counter[str],
-               lexical_b: Vector | Counter[str], keys_b: Vector | Counter[str]) -> float:
-    """The combined score: the stronger of the lexical cosine and the discounted key cosine."""
-    return max(cosine(lexical_a, lexical_b), ENTITY_FACTOR * cosine(keys_a, keys_b))
+@dataclass(slots=True)
+class Group:
+    """An event (members are article ids) or a story (members are event ids), with a bounded pooled profile."""
+
+    id: str
+    members: list[str] = field(default_factory=list)
+    words: Counter[str] = field(default_factory=Counter)
+    title: Counter[str] = field(default_factory=Counter)
+    grams: Counter[str] = field(default_factory=Counter)
+    rare: Counter[str] = field(default_factory=Counter)
+    lead: Counter[str] = field(default_factory=Counter)
+    surface: Counter[str] = field(default_factory=Counter)
+    keys: Counter[str] = field(default_factory=Counter)
+    places: Counter[str] = field(default_factory=Counter)
+    numbers: Counter[str] = field(default_factory=Counter)
+    months: Counter[int] = field(default_factory=Counter)
+    anchors: Counter[str] = field(default_factory=Counter)
+    indexed: set[str] = field(default_factory=set)
+    langs: Counter[str] = field(default_factory=Counter)
+    length: int = 0
+    first: datetime | None = None
+    last: datetime | None = None
+    _pooled: Profile | None = None
+
+    def add(self, member: str, item: Profile, when: datetime | None) -> None:
+        self.members.append(member)
+        for pooled, vector, limit in ((self.words, item.words, EVENT_WORDS), (self.title, item.title, EVENT_WORDS),
+                                      (self.grams, item.grams, EVENT_GRAMS), (self.rare, item.rare, EVENT_WORDS),
+                                      (self.lead, item.lead, EVENT_WORDS),
+                                      (self.surface, item.surface, EVENT_WORDS)):
+            pooled.update(vector)
+            _trim(pooled, limit)
+        for counter, keys, limit in ((self.keys, item.keys, EVENT_KEYS), (self.places, item.places, EVENT_KEYS),
+                                     (self.numbers, item.numbers, EVENT_NUMBERS)):
+            counter.update(keys)
+            _trim(counter, limit)
+        self.months.update(item.months)
+        self.langs.update([item.lang or ""])
+        self.length = max(self.length, item.length)
+        if when is not None:
+            self.first = min(self.first or when, when)
+            self.last = max(self.last or when, when)
+        self._pooled = None
+
+    def within(self, when: datetime | None, days: int) -> bool:
+        if when is None or self.first is None or self.last is None:
+            return True
+        return (self.first - when).days <= days and (when - self.last).days <= days
+
+    def profile(self, lang: str | None) -> Profile:
+        """The pooled profile, in the asking article's language when the group has members in it."""
+        if self._pooled is None:
+            self._pooled = Profile(
+                lang=self.langs.most_common(1)[0][0] or None, script="", words=_unit(self.words),
+                title=_unit(self.title), grams=_unit(self.grams), rare=_unit(self.rare), lead=_unit(self.lead),
+                surface=_unit(self.surface),
+                months=frozenset(self.months), keys=frozenset(self.keys), places=frozenset(self.places),
+                numbers=frozenset(self.numbers), length=self.length)
+        pooled = self._pooled
+        if lang in self.langs and lang != pooled.lang:
+            pooled = Profile(**{**{f: getattr(pooled, f) for f in Profile.__slots__}, "lang": lang})
+        return pooled
+
+
+def _trim(counter: Counter[str], limit: int) -> None:
+    if len(counter) > limit + limit // 2:  # trim in batches: sorting on every add would cost more
+        for key, _ in counter.most_common()[limit:]:
+            del counter[key]
+
+
+def _unit(vector: Mapping[str, float]) -> dict[str, float]:
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    return {k: v / norm for k, v in vector.items()} if norm else {}
+
+
+@dataclass(slots=True)
+class Clustering:
+    """The result: article -> event, event -> story, and event -> articles that contribute a segment."""
+
+    event_of: dict[str, str]
+    story_of: dict[str, str]
+    related: dict[str, list[str]]
 
 
 class OnlineClusterer:
-    """Assign articles to events one at a time; candidates come from an inverted index of features."""
+    """Assign articles to events one at a time; candidates come from an inverted index of event features."""
 
-    def __init__(self, idf: dict[str, float]) -> None:
-        self.idf = idf
+    def __init__(self) -> None:
         self.events: dict[str, Group] = {}
         self.index: dict[str, set[str]] = defaultdict(set)
         self.event_of: dict[str, str] = {}
+        self.related: dict[str, list[str]] = defaultdict(list)
+        self._open: dict[str, None] = {}  # events still in the index (insertion-ordered set)
+        self.anchor_df: Counter[str] = Counter()
+        self.seen = 0
+        self.stories = StoryGrouper()
+        self.story_of: dict[str, str] = {}
 
-    def add(self, article: Article, keys: Vector) -> str:
-        """Place one article; returns its event id."""
-        lexical = self.lexical_vector(article)
-        if article.duplicate_of and article.duplicate_of in self.event_of:
-            event = self.events[self.event_of[article.duplicate_of]]
+    def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
+            segments: bool = True) -> str:
+        """Place one article; returns its event id. `entity_keys` are its resolved entity ids, `anchors` the
+        ones that tell events of one story apart (people)."""
+        split = self._split(article) if segments else None
+        text = f"{article.title}\n{article.text}" if split is None else split[0]
+        item = relatedness.profile(text, article.lang)
+        item.keys = item.keys | frozenset(entity_keys)
+        people = frozenset(anchors)
+        event_id = self.place(article.id, item, article.published, people | _number_marks(item),
+                              article.duplicate_of)
+        if split is not None:
+            # The main event is the one of the headline and first half (news leads with its main story);
+            # the second half may add the article to another open event, never open one of its own.
+            tail = relatedness.profile("\n" + split[1], article.lang)
+            tail.keys = tail.keys | frozenset(entity_keys)
+            found = self.best(tail, article.published, people | _number_marks(tail), exclude=event_id)
+            if found:
+                self.related[found[0].id].append(article.id)
+        return event_id
+
+    def place(self, article_id: str, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
+              duplicate_of: str | None = None) -> str:
+        """Place one profiled article (the streaming entry point); returns its event id."""
+        # Anchors common to many articles (the story's protagonists) say less about the event: weigh them
+        # by inverse document frequency over the stream so far.
+        self.seen += 1
+        self.anchor_df.update(anchors)
+        self._expire(when)
+        known = self.event_of.get(duplicate_of) if duplicate_of else None
+        if known is not None and known in self.events:
+            event = self.events[known]
         else:
-            event = self._best(lexical, keys, article.published) or Group(f"ev-{article.id}")
+            found = self.best(item, when, anchors)
+            event = found[0] if found else Group(f"ev-{article_id}")
             self.events[event.id] = event
-        event.add(article.id, lexical, keys, article.published)
-        for feature in list(lexical) + list(keys):
-            self.index[feature].add(event.id)
-        self.event_of[article.id] = event.id
+        event.add(article_id, item, when)
+        event.anchors.update(anchors)
+        _trim(event.anchors, EVENT_KEYS)
+        for feature in _index_features(item):
+            if feature not in event.indexed:
+                event.indexed.add(feature)
+                self.index[feature].add(event.id)
+        self.event_of[article_id] = event.id
+        self._open.pop(event.id, None)  # re-insert: _open stays ordered by last article, oldest first
+        self._open[event.id] = None
         return event.id
 
-    def lexical_vector(self, article: Article) -> Vector:
-        counts: Counter[str] = Counter()
-        for word in tokens(article.title):
-            counts[word] += TITLE_WEIGHT
-        counts.update(tokens(article.text))
-        return {
-            word: (1 + math.log(count)) * self.idf.get(word, 0.0)
-            for word, count in counts.items()
-            if len(word) >= MIN_WORD and not word.isdigit() and self.idf.get(word, 0.0) > 0
-        }
+    def best(self, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
+             exclude: str | None = None) -> tuple[Group, float] | None:
+        """The most likely event for a profile within the window, if any clears its threshold.
 
-    def _best(self, lexical: Vector, keys: Vector, when: datetime | None) -> Group | None:
-        heaviest = sorted({**lexical, **keys}.items(), key=lambda kv: -kv[1])[:CANDIDATE_FEATURES]
-        candidates = {event for feature, _ in heaviest for event in self.index.get(feature, ())}
-        best, best_score = None, EVENT_THRESHOLD
-        for event_id in sorted(candidates):
-            event = self.events[event_id]
-            if not event.within(when, EVENT_WINDOW_DAYS):
+        The model says "same story"; events of one story share most of their vocabulary, so an event must
+        also share the article's anchors (people, figures), weighed by rarity in the stream.
+        """
+        hits: Counter[str] = Counter()
+        for feature in _index_features(item):
+            postings = self.index.get(feature, ())
+            if len(postings) <= MAX_POSTING:
+                hits.update(postings)
+        candidates = [self.events[event_id] for event_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
+                      if event_id != exclude and self.events[event_id].within(when, EVENT_WINDOW_DAYS)]
+        candidates = candidates[:MAX_CANDIDATES]
+        probabilities = relatedness.score_many(item, [event.profile(item.lang) for event in candidates])
+        weights = {a: math.log(1 + self.seen / max(1, self.anchor_df[a])) for a in anchors}
+        total = sum(weights.values())
+        best, best_score = None, 1.0  # scores are relative to their threshold
+        for event, probability in zip(candidates, probabilities, strict=True):
+            if probability < EVENT_GATE:
                 continue
-            score = similarity(lexical, keys, event.lexical, event.keys)
-            if score >= best_score:
-                best, best_score = event, score
-        return best
+            if anchors:
+                shared = sum(weights[a] for a in anchors & event.anchors.keys()) / total
+                combined = probability ** PROBABILITY_EXPONENT * shared / EVENT_THRESHOLD
+            else:
+                combined = probability / PLAIN_THRESHOLD
+            if combined >= best_score:
+                best, best_score = event, combined
+        return (best, best_score) if best else None
+
+    def _split(self, article: Article) -> tuple[str, str] | None:
+        """(headline + first half, second half) when the second half's words diverge from the first's."""
+        paragraphs = [p for p in article.text.split("\n") if p.strip()]
+        if len(paragraphs) < 4:
+            return None
+        half = len(paragraphs) // 2
+        head = f"{article.title}\n" + "\n".join(paragraphs[:half])
+        tail = "\n".join(paragraphs[half:])
+        if len(tail) < SEGMENT_MIN_CHARS:
+            return None
+        if cosine(relatedness.profile(head, article.lang).words,
+                  relatedness.profile("\n" + tail, article.lang).words) >= SEGMENT_DIVERGENCE:
+            return None
+        return head, tail
+
+    def _expire(self, now: datetime | None) -> None:
+        """Close the events whose window has passed: out of the index, into a story, state dropped."""
+        if now is None:
+            return
+        for event_id in list(self._open):  # oldest last article first: stop at the first still open
+            event = self.events[event_id]
+            if event.last is None or (now - event.last).days <= EVENT_WINDOW_DAYS:
+                break
+            self._close(event)
+
+    def _close(self, event: Group) -> None:
+        for feature in event.indexed:
+            postings = self.index.get(feature)
+            if postings is not None:
+                postings.discard(event.id)
+                if not postings:
+                    del self.index[feature]
+        del self._open[event.id]
+        self.story_of[event.id] = self.stories.add(event)
+        del self.events[event.id]
+
+    def track(self, event_id: str) -> None:
+        """Kept for callers that track events themselves; `add` already does."""
+        self._open.setdefault(event_id, None)
+
+    def finish(self) -> Clustering:
+        """Close every open event (oldest first) and return the result."""
+        for event in sorted((self.events[e] for e in self._open),
+                            key=lambda e: (e.first is None, e.first or datetime.min, e.id)):
+            self._close(event)
+        related = {event: sorted(set(ids)) for event, ids in self.related.items()}
+        return Clustering(self.event_of, self.story_of, related)
 
 
-def key_vectors(articles: Sequence[Article], mentions: Sequence[Mention]) -> dict[str, Vector]:
-    """Per article, its entity ids and numbers as features weighted by rarity across the batch."""
-    counts: dict[str, Counter[str]] = {a.id: Counter() for a in articles}
+class StoryGrouper:
+    """Events join the story they most likely continue: the same model on pooled profiles, candidates from
+    an inverted index of story features, stories closed STORY_WINDOW_DAYS after their last event."""
+
+    def __init__(self) -> None:
+        self.stories: dict[str, Group] = {}
+        self.index: dict[str, set[str]] = defaultdict(set)
+        self._open: dict[str, None] = {}
+
+    def add(self, event: Group) -> str:
+        item = event.profile(None)
+        self._expire(event.first)
+        hits: Counter[str] = Counter()
+        for feature in _index_features(item):
+            postings = self.index.get(feature, ())
+            if len(postings) <= MAX_POSTING:
+                hits.update(postings)
+        best, best_score = None, STORY_THRESHOLD
+        candidates = [self.stories[story_id] for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
+                      if self.stories[story_id].within(event.first, STORY_WINDOW_DAYS)][:MAX_CANDIDATES]
+        probabilities = relatedness.score_many(item, [story.profile(item.lang) for story in candidates])
+        for story, probability in zip(candidates, probabilities, strict=True):
+            if probability >= best_score:
+                best, best_score = story, probability
+        if best is None:
+            best = Group("st-" + event.id.removeprefix("ev-"))
+            self.stories[best.id] = best
+        best.add(event.id, item, event.first)
+        if event.last is not None:
+            best.last = max(best.last or event.last, event.last)
+        for feature in _index_features(item):
+            if feature not in best.indexed:
+                best.indexed.add(feature)
+                self.index[feature].add(best.id)
+        self._open.pop(best.id, None)
+        self._open[best.id] = None
+        return best.id
+
+    def _expire(self, now: datetime | None) -> None:
+        if now is None:
+            return
+        for story_id in list(self._open):  # oldest last event first
+            story = self.stories[story_id]
+            if story.last is None or (now - story.last).days <= STORY_WINDOW_DAYS:
+                break
+            for feature in story.indexed:
+                postings = self.index.get(feature)
+                if postings is not None:
+                    postings.discard(story_id)
+                    if not postings:
+                        del self.index[feature]
+            del self._open[story_id]
+            del self.stories[story_id]
+
+
+def _index_features(item: Profile) -> list[str]:
+    words = sorted(item.words.items(), key=lambda kv: (-kv[1], kv[0]))[:QUERY_WORDS]
+    # Longer keys are more specific (resolved entity ids, full-name skeletons).
+    keys = sorted(item.keys, key=lambda k: (-len(k), k))[:QUERY_KEYS]
+    return [f"w:{w}" for w, _ in words] + [f"k:{k}" for k in keys]
+
+
+def entity_keys(mentions: Sequence[Mention], types: Iterable[str] | None = None) -> dict[str, set[str]]:
+    """Per article, its resolved entity ids (of the given types) as name keys (one id in every script)."""
+    wanted = set(types) if types is not None else None
+    keys: dict[str, set[str]] = defaultdict(set)
     for mention in mentions:
-        if mention.article in counts:
-            counts[mention.article][f"e:{mention.entity}"] += 1
-    for article in articles:
-        for word in tokens(f"{article.title} {article.text}"):
-            if word.isdigit() and len(word) >= 2:
-                counts[article.id][f"n:{int(word)}"] += 1
-    idf = inverse_document_frequency(counts.values())
-    return {
-        article_id: {key: (1 + math.log(n)) * idf[key] for key, n in keys.items() if idf[key] > 0}
-        for article_id, keys in counts.items()
-    }
+        if wanted is None or mention.type in wanted:
+            keys[mention.article].add(f"e:{mention.entity}")
+    return keys
 
 
-def inverse_document_frequency(documents: Iterable[Counter[str]]) -> dict[str, float]:
-    """Smoothed IDF; features in more than half the documents get weight 0 (they separate nothing)."""
-    frequency: Counter[str] = Counter()
-    total = 0
-    for document in documents:
-        frequency.update(document.keys())
-        total += 1
-    return {
-        feature: (math.log((1 + total) / (1 + n)) + 1) if total < 4 or n <= total / 2 else 0.0
-        for feature, n in frequency.items()
-    }
+def _number_marks(item: Profile) -> frozenset[str]:
+    return frozenset(f"n:{n}" for n in item.numbers if not _is_year(n))
+
+
+def _is_year(number: str) -> bool:
+    return len(number) == 4 and number[:2] in ("19", "20")
+
+
+def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention]) -> Clustering:
+    """Group articles into events, events into stories, and record second-topic segments."""
+    ordered = sorted(articles, key=lambda a: (a.published is None, a.published or datetime.min, a.id))
+    keys = entity_keys(mentions)
+    people = entity_keys(mentions, ANCHOR_TYPES)
+    clusterer = OnlineClusterer()
+    for article in ordered:
+        clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()))
+    return clusterer.finish()
 
 
 def cluster(articles: Sequence[Article], mentions: Sequence[Mention]) -> tuple[dict[str, str], dict[str, str]]:
     """Group articles into events and events into stories: (article -> event, event -> story)."""
-    ordered = sorted(articles, key=lambda a: (a.published is None, a.published or datetime.min, a.id))
-    idf = inverse_document_frequency(Counter(tokens(f"{a.title} {a.text}")) for a in ordered)
-    keys = key_vectors(ordered, mentions)
-    clusterer = OnlineClusterer(idf)
-    for article in ordered:
-        clusterer.add(article, keys[article.id])
-    return clusterer.event_of, group_stories(list(clusterer.events.values()))
-
-
-def group_stories(events: list[Group]) -> dict[str, str]:
-    """Events join the story whose entity profile they share most (within the story window)."""
-    stories: list[Group] = []
-    story_of: dict[str, str] = {}
-    for event in sorted(events, key=lambda e: (e.first is None, e.first or datetime.min, e.id)):
-        best, best_score = None, STORY_THRESHOLD
-        for story in stories:
-            if story.within(event.first, STORY_WINDOW_DAYS):
-                score = cosine(event.keys, story.keys)
-                if score >= best_score:
-                    best, best_score = story, score
-        if best is None:
-            best = Group("st-" + event.id.removeprefix("ev-"))
-            stories.append(best)
-        best.add(event.id, {}, dict(event.keys), event.first)
-        story_of[event.id] = best.id
-    return story_of
+    result = cluster_all(articles, mentions)
+    return result.event_of, result.story_of

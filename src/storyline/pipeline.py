@@ -9,6 +9,7 @@ from pathlib import Path
 
 from storyline.cluster import cluster
 from storyline.dedup import link_duplicates
+from storyline.eventcoding import statements
 from storyline.extraction import extract_batch
 from storyline.ingest import read_documents
 from storyline.language import detect_language
@@ -16,6 +17,7 @@ from storyline.model import Article, Digest, RawDocument, Rejected
 from storyline.recognition import resolve
 from storyline.store import Store
 from storyline.summarise import summarise
+from storyline.timeexpr import date_articles
 
 Progress = Callable[[Iterable[RawDocument]], Iterable[RawDocument]]
 
@@ -58,13 +60,14 @@ def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
 
 def analyse(store: Store, language: str = "en") -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored."""
-    articles = sorted(store.articles(), key=lambda a: (a.published is None, a.published, a.id))
+    articles = sorted(date_articles(store.articles()), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(articles)
     entities, mentions = resolve(articles)
     event_of, story_of = cluster(articles, mentions)
     events, stories = summarise(articles, event_of, story_of, language)
     digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
                     entities=entities, mentions=mentions)
+    digest.quotes, digest.actions = statements(articles, entities, mentions)
     store.save_results(digest)
     return store.load()
 

@@ -94,7 +94,8 @@ def _stories(events: list[Event]) -> list[Story]:
             languages=sorted({lang for e in group for lang in e.languages}),
             events=[e.id for e in group],
             articles=[a for e in group for a in e.articles],
-            timeline=[TimelineEntry(e.date, e.id, e.title) for e in group],
+            timeline=[TimelineEntry(e.date, e.id, e.title)
+                      for e in sorted(group, key=lambda e: (e.date is None, e.date or "", e.id))],
         ))
     stories.sort(key=lambda s: (-len(s.articles), s.id))
     return stories

