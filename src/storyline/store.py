@@ -164,8 +164,9 @@ class SQLStore:
                 if rows[table]:
                     marks = ", ".join("?" * len(rows[table][0]))
                     cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), rows[table])
-            cursor.executemany(self._sql("UPDATE articles SET duplicate_of = ? WHERE id = ?"),
-                               [(a.duplicate_of, a.id) for a in digest.articles])
+            # Analysis may link a copy or date an undated article from its text: keep both with the article.
+            cursor.executemany(self._sql("UPDATE articles SET duplicate_of = ?, published = ? WHERE id = ?"),
+                               [(a.duplicate_of, _iso(a.published), a.id) for a in digest.articles])
 
     def load(self) -> Digest:
         return Digest(
