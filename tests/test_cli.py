@@ -111,5 +111,6 @@ def test_sample_corpus_digest_runs_as_a_module(tmp_path: Path) -> None:
     export = json.loads(out.read_text(encoding="utf-8"))
     validate(export)
     assert len(export["articles"]) >= 20
+    assert export["rejected"] == []
     assert {"en", "ar", "ru"} <= {a["lang"] for a in export["articles"]}
     assert "STORY" in result.stdout
