@@ -96,3 +96,11 @@ def test_missing_path_and_unknown_suffix_are_rejected(tmp_path: Path) -> None:
     odd.write_bytes(b"x")
     _, rejected = _read(tmp_path / "nope", odd)
     assert [r.reason for r in rejected] == ["no such file or directory", "unsupported file type '.bin'"]
+
+
+def test_curly_quotes_survive_decoding_so_json_and_quote_styles_stay_intact(tmp_path: Path) -> None:
+    record = {"id": "q", "title": "Talks", "text": "„Wir verhandeln weiter“, sagte sie. “We go on,” he said."}
+    (tmp_path / "q.jsonl").write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    docs, rejected = _read(tmp_path / "q.jsonl")
+    assert not rejected
+    assert docs[0].content == record["text"]

@@ -93,7 +93,8 @@ def decode(data: bytes) -> str:
     sample = text[:8192]
     if sample and len(_CONTROL.findall(sample)) / len(sample) > BINARY_CONTROL_SHARE:
         raise InputError("binary file (control characters), not text")
-    text = ftfy.fix_text(text)
+    # Curly quotes stay curly: they carry the quotation style that quote attribution reads.
+    text = ftfy.fix_text(text, uncurl_quotes=False)
     if not text.strip():
         raise InputError("empty file")
     return text
