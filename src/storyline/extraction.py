@@ -1,18 +1,23 @@
 """Stage 2, extract: main text and metadata from HTML pages and from scraped plain text.
 
-HTML goes through trafilatura (the best open extractor), with a plain-paragraph fallback when it finds
-too little. Plain text that a scraper already flattened has no markup left to judge, and no open tool
-cleans it, so `clean_text` is written here: it drops lines that match per-language boilerplate patterns
-(`data/boilerplate.json`), repeated lines (captions scraped two or three times), link lists under a
-"most read" heading or at the end, and lines that recur across articles of one source (evidence from
-the whole batch, see `recurring_lines`). Bylines and datelines become metadata.
+HTML goes through trafilatura (the best open extractor) with its metadata, a repeated headline is taken off
+the body, and when trafilatura finds too little the page's paragraphs are cleaned like scraped text.
+
+Plain text that a scraper already flattened has no markup left to judge, and no open tool cleans it, so
+`clean_text` is written here, as a short cascade:
+1. rules: lines that recur across articles of one source (evidence from the whole batch, see
+   `recurring_lines`), repeated lines (captions scraped two or three times), per-language junk patterns and
+   link lists under a "most read" heading (`data/boilerplate.json`), bylines (kept as the author);
+2. a learned line classifier (`data/line_model.json`, boosted trees in two stages: the line, then the line
+   among its neighbours), trained on public dev pages only by bench/train_line_model.py;
+3. a link-list tail cut, and a dateline ("MOSCOW (TASS): ") moved into metadata (site, published).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -316,9 +321,10 @@ def line_features(lines: list[str], title: str) -> np.ndarray:
     """One row of features per line: the line itself, its neighbours and where it sits in the page."""
     n = len(lines)
     if n == 0:
-        return np.zeros((0, len(BASE_FEATURES) * (1 + len(CONTEXT_WINDOWS)) + 8))
+        return line_features([""], title)[:0]  # no rows, the right number of columns
     tokens = [[t.lower() for t in _TOKEN.findall(line)] for line in lines]
-    stoplist = max(_stoplists(), key=lambda words: sum(t in words for ts in tokens for t in ts))
+    counts = Counter(t for ts in tokens for t in ts)
+    stoplist = max(_stoplists(), key=lambda words: sum(c for t, c in counts.items() if t in words))
     title_tokens = {t.lower() for t in _TOKEN.findall(title)}
     patterns = _patterns()
     base = np.zeros((n, len(BASE_FEATURES)))
@@ -331,7 +337,7 @@ def line_features(lines: list[str], title: str) -> np.ndarray:
             bool(_SENTENCE_END.search(line)),
             min(1.0, line.count(",") / words * 5),
             min(1.0, sum(line.count(c) for c in ".!?؟") / words * 5),
-            sum(c.isdigit() for c in line) / len(line),
+            sum(c.isdigit() for c in line) / max(1, len(line)),
             sum(t[0].isupper() for t in cased) / len(cased) if cased else 0.0,
             sum(t in stoplist for t in toks) / words,
             bool(patterns.junk.search(line)),
