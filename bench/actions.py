@@ -9,7 +9,9 @@ CRIME have no PLOVER class and are left out):
 - actor accuracy: the class is right and the action's actor phrase shares a content word with a gold source
   text of that class, over sentences with source texts (the English file has actor codes, not texts);
 - TP rate (UniversalPetrarch's own validation figure: 68%): gold codings whose class is among the coded
-  actions; FP rate (theirs: 23%): coded actions whose class is not among the gold classes;
+  actions; FP rate (theirs: 23%): coded actions whose class is not among the gold classes. Coded actions are
+  what `code` reports: per sentence the main action and the other finite verbs that are not another action's
+  object (nouns, infinitives and participant nouns beside the main action are not reported);
 - majority baseline: always answer the file's most frequent gold class.
 """
 

@@ -26,6 +26,15 @@ CASES = [
     ("es", "Los guerrilleros atacaron un puesto de policía.", ("guerrilleros", "ASSAULT", "puesto")),
     ("es", "Carlos Ruiz se reunió con Anna Weber en Madrid.", ("Carlos Ruiz", "CONSULT", "Anna Weber")),
     ("es", "Los maestros protestaron contra la reforma.", ("maestros", "PROTEST", "reforma")),
+    ("ar", "وتظاهر مئات العمال أمام البرلمان.", ("مئات العمال", "PROTEST", "البرلمان")),
+    ("ar", "يتظاهر المعلمون في الساحة.", ("المعلمون", "PROTEST", "الساحة")),
+    ("ar", "وقصفت الطائرات مواقع للمتمردين.", ("الطائرات", "ASSAULT", "مواقع للمتمردين")),
+    ("ar", "وأطلقت الشرطة النار على المحتجين.", ("الشرطة", "ASSAULT", "المحتجين")),
+    ("ar", "اقتحم مستوطنون القرية", ("مستوطنون", "ASSAULT", "القرية")),
+    ("ar", "ونظم الأطباء اعتصاما أمام الوزارة.", ("الأطباء", "PROTEST", "الوزارة")),
+    ("de", "Die Arbeiter streikten gegen die Schließung.", ("Arbeiter", "PROTEST", "Schließung")),
+    ("ru", "Полиция задержала десять активистов.", ("Полиция", "COERCE", "десять активистов")),
+    ("fr", "Les ouvriers ont manifesté contre la réforme.", ("ouvriers", "PROTEST", "réforme")),
 ]
 
 
@@ -90,3 +99,77 @@ def test_statements_resolve_speakers_and_actors_to_the_batch_entities() -> None:
     [action] = actions
     assert action.actor in ids and action.target in ids
     assert (action.code, action.date) == ("CONSULT", "2026-03-02")
+
+
+@pytest.mark.parametrize(
+    ("text", "plover"),
+    [
+        ("فاحتج الطلاب على رفع الرسوم.", "PROTEST"),  # ف + past
+        ("يحتج السكان على انقطاع الكهرباء", "PROTEST"),  # imperfect ي-
+        ("وأضرب الأطباء عن العمل", "PROTEST"),  # و + subject inside the phrase
+        ("تظاهرات حاشدة في العاصمة", "PROTEST"),  # plural noun
+        ("وشنت الطائرات غارات على المدينة", "ASSAULT"),
+        ("قتلت القوات الحكومية عشرة مدنيين", "ASSAULT"),
+        ("واعتقلت الشرطة عشرة ناشطين", "COERCE"),
+        ("فرقت الشرطة المتظاهرين بالغاز", "COERCE"),
+        ("واختطف مسلحون صحفيا", "COERCE"),
+        ("أنهى العمال الإضراب بعد الاتفاق.", "CONCEDE"),
+        ("نددت الحكومة بالهجوم.", "ACCUSE"),
+    ],
+)
+def test_arabic_verbs_are_found_through_clitics_and_inflections(text: str, plover: str) -> None:
+    action = main_action(code(text, "ar"))
+    assert action is not None and action.code == plover
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("en", "The army could attack the town."), ("es", "El ejército podría atacar la ciudad."),
+     ("de", "Die Armee könnte die Stadt angreifen."), ("fr", "L'armée pourrait attaquer la ville."),
+     ("ar", "لم يهاجم الجيش المدينة")],
+)
+def test_hypothetical_and_negated_verbs_are_not_actions(lang: str, text: str) -> None:
+    assert code(text, lang) == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "actor", "target"),
+    [("en", "The village was attacked by rebels.", "rebels", "village"),
+     ("es", "El cuartel fue atacado por guerrilleros.", "guerrilleros", "cuartel")],
+)
+def test_the_agent_of_a_passive_verb_is_the_actor(lang: str, text: str, actor: str, target: str) -> None:
+    action = main_action(code(text, lang))
+    assert action is not None and (action.actor_text, action.target_text) == (actor, target)
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "actor"),
+    [("en", "Thousands of protesters marched through the capital.", "Thousands of protesters"),
+     ("es", "Miles de manifestantes marcharon por el centro.", "Miles de manifestantes"),
+     ("fr", "Des milliers de manifestants ont défilé à Paris.", "milliers de manifestants"),
+     ("es", "Una huelga de los maestros cerró las escuelas.", "maestros"),
+     ("es", "Ayer hubo una huelga de los vecinos en el barrio.", "vecinos"),
+     ("ar", "مظاهرات الطلاب في الجامعة", "الطلاب")],
+)
+def test_group_nouns_are_protest_actors(lang: str, text: str, actor: str) -> None:
+    action = main_action(code(text, lang))
+    assert action is not None and (action.code, action.actor_text) == ("PROTEST", actor)
+
+
+def test_nouns_beside_the_main_verb_are_not_reported() -> None:
+    coded = code("Police arrested three men after the protest.", "en")
+    assert [(c.code, c.actor_text, c.target_text) for c in coded] == [("COERCE", "Police", "three men")]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "plover"),
+    [("en", "Farmers blocked the highway near the port.", "PROTEST"),
+     ("es", "Los vecinos bloquearon la carretera.", "PROTEST"),
+     ("fr", "Les agriculteurs ont bloqué l'autoroute.", "PROTEST"),
+     ("de", "Die Demonstranten blockierten die Straße.", "PROTEST"),
+     ("en", "The union ended the strike after the talks.", "CONCEDE"),
+     ("es", "Los estudiantes pusieron fin a la huelga.", "CONCEDE")],
+)
+def test_blockades_are_protests_and_ending_one_is_a_concession(lang: str, text: str, plover: str) -> None:
+    action = main_action(code(text, lang))
+    assert action is not None and action.code == plover

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
+from itertools import pairwise
 
 from storyline.attribution import Span, attribute, recognised_spans
 from storyline.model import Action, Article, Entity, Mention, Quote
@@ -44,6 +45,8 @@ CAMEO_ROOT_TO_PLOVER: dict[str, str | None] = {
 CAMEO_CODE_TO_PLOVER = {"084": "RETREAT", "087": "RETREAT"}
 # Classes whose negation is a refusal ("would not provide support" is REJECT).
 COOPERATIVE = frozenset({"AGREE", "CONSULT", "SUPPORT", "COOPERATE", "AID", "CONCEDE", "RETREAT"})
+# Classes with no target, whose noun's "of" phrase is the actor ("protests of farmers", "mobilisation of troops").
+INTRANSITIVE = frozenset({"PROTEST", "MOBILIZE"})
 # Older PLOVER names (and one typo) found in gold files -> the current class.
 PLOVER_ALIASES = {"DEMAND": "REQUEST", "DISAPPROVE": "ACCUSE", "INVESTIGATE": "ACCUSE", "SACTION": "SANCTION"}
 
@@ -61,6 +64,8 @@ MAX_PHRASE_WORDS = 8
 NEGATION_WINDOW = 16
 
 _WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
+# "PARIS, Jun 3 (AFP) - ", "BOGOTA - ", "-- TITLE - ": a dateline or kicker before the sentence.
+_DATELINE = re.compile(r"\s*(?:--\s*)?[A-ZÁÉÍÓÚÑ]{2,}[^\n]{0,40}?(?:\([A-Z]{2,5}\))?\s+[-—–]{1,2}\s+")
 _BOUNDARY = re.compile(r"[,;:()\[\]\"“”«»„|\n.!?؟]|\s[-—–]\s")
 
 
@@ -79,6 +84,9 @@ class Coded:
     actor_end: int = -1
     target_start: int = -1
     target_end: int = -1
+    finite: bool = True  # the cue is a clause's finite verb (not a noun, infinitive or participant noun)
+    participant: bool = False  # the cue is a participant noun ("protesters"), the actor of its own action
+    background: bool = False  # the cue follows "after", "during", "tras", "بعد": an earlier event, not the news
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,15 @@ class _Table:
     stops: frozenset[str]
     negation: re.Pattern[str] | None
     verb_first: bool
+    groups: re.Pattern[str] | None  # participant nouns ("protesters"): the actor of a protest, not a verb
+    nonfinite_markers: frozenset[str]  # a determiner or preposition right before a cue: not a finite verb
+    nonfinite_suffix: re.Pattern[str] | None  # infinitive, gerund and noun endings
+    modals: frozenset[str]  # words (or two-word phrases) before a cue that make it hypothetical
+    passive: frozenset[str]  # auxiliaries of a passive verb ("were attacked")
+    agent: frozenset[str]  # the preposition of a passive verb's agent ("by", "por")
+    of: frozenset[str]  # the preposition of a noun cue's actor ("protests of farmers", "protesta de")
+    background: frozenset[str]  # time prepositions before an earlier event ("after the protest", "بعد")
+    actors: re.Pattern[str] | None  # group nouns that can act (workers, vecinos, الطلاب)
 
 
 def plover_of_cameo(code: str | None) -> str | None:
@@ -147,7 +164,23 @@ def _table(lang: str) -> _Table:
 
     negations = sorted(words("negations"), key=len, reverse=True)
     negation = re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in negations) + r")(?!\w)") if negations else None
-    return _Table(cue, tuple(names), words("prepositions"), words("stops"), negation, bool(raw.get("verb_first")))
+    def pattern(key: str, template: str) -> re.Pattern[str] | None:
+        value = raw.get(key) or []
+        assert isinstance(value, list)
+        if not value:
+            return None
+        return re.compile(template.format("|".join(sorted(value, key=len, reverse=True))), re.IGNORECASE)
+
+    suffixes: list[str] = []
+    for key in ("nonfinite_suffixes", "nominal_suffixes"):
+        value = raw.get(key) or []
+        assert isinstance(value, list)
+        suffixes.extend(str(v) for v in value)
+    nonfinite_suffix = re.compile("(?:" + "|".join(suffixes) + r")$", re.IGNORECASE) if suffixes else None
+    return _Table(cue, tuple(names), words("prepositions"), words("stops"), negation, bool(raw.get("verb_first")),
+                  pattern("groups", "(?<!\\w)" + prefix + "(?:{})(?!\\w)"), words("nonfinite_markers"),
+                  nonfinite_suffix, words("modals"), words("passive"), words("agent"), words("of"),
+                  words("background"), pattern("actors", "(?<!\\w)" + prefix + "(?:{})(?!\\w)"))
 
 
 def _phrase_before(text: str, table: _Table, position: int) -> tuple[int, int]:
@@ -159,8 +192,13 @@ def _phrase_before(text: str, table: _Table, position: int) -> tuple[int, int]:
         segment = text[segment_start:position]
     words = list(_WORD.finditer(segment))
     kept: list[re.Match[str]] = []
-    for word in reversed(words):
-        if normalize(word.group()) in table.stops or len(kept) >= MAX_PHRASE_WORDS:
+    for index in range(len(words) - 1, -1, -1):
+        word = words[index]
+        folded = normalize(word.group())
+        if folded in table.of and kept and index > 0 and normalize(words[index - 1].group()) not in table.stops:
+            kept.insert(0, word)  # "habitantes de un barrio", "leaders of the union": one phrase
+            continue
+        if folded in table.stops or len(kept) >= MAX_PHRASE_WORDS:
             if kept:
                 break
             continue  # an auxiliary right before the verb ("have attacked", "han atacado")
@@ -192,10 +230,14 @@ def _subject(text: str, table: _Table, position: int) -> tuple[int, int]:
     """The first phrase of the sentence before `position`: the actor of a nominal cue ("the union called a
     strike" -> the phrase before "called" is right, but "strikes hit the country" has none before it)."""
     start = max(text.rfind(".", 0, position), text.rfind("\n", 0, position), text.rfind("|", 0, position)) + 1
+    dateline = _DATELINE.match(text, start, position)
+    if dateline:
+        start = dateline.end()
     words = list(_WORD.finditer(text, start, position))
     kept: list[re.Match[str]] = []
     for word in words:
-        if normalize(word.group()) in table.stops or len(kept) >= MAX_PHRASE_WORDS:
+        folded = normalize(word.group())
+        if folded in table.stops or len(kept) >= MAX_PHRASE_WORDS:
             if kept:
                 break
             continue
@@ -222,6 +264,8 @@ def _verb_first_subject(text: str, phrase: tuple[int, int], mentions: Sequence[S
         return phrase[0], max(m.end for m in starting)
     words = list(_WORD.finditer(text, phrase[0], phrase[1]))
     end = words[0].end()
+    if words[0].group().endswith(("ون", "ين")):
+        return phrase[0], end  # a sound plural heads no construct: "مسلحون | القرية"
     for word in words[1:]:
         if not word.group().startswith("ال"):
             break
@@ -231,9 +275,12 @@ def _verb_first_subject(text: str, phrase: tuple[int, int], mentions: Sequence[S
 
 def main_action(coded: Sequence[Coded]) -> Coded | None:
     """The action a sentence reports when it codes several (see PRECEDENCE); a cue inside another action's
-    target is that action's object ("condemned the attack"), not the main action."""
+    target is that action's object ("condemned the attack"), not the main action, and participant nouns
+    ("protesters") and earlier events ("after the protest") come after the other cues."""
+    if not coded:
+        return None
     heads = [c for c in coded if not any(o.target_start <= c.verb_start < o.target_end for o in coded if o is not c)]
-    return min(heads or coded, key=lambda c: (PRECEDENCE.index(c.code), c.verb_start)) if coded else None
+    return min(heads or coded, key=lambda c: (c.participant or c.background, PRECEDENCE.index(c.code), c.verb_start))
 
 
 def _entity(span: tuple[int, int], mentions: Sequence[Span]) -> str | None:
@@ -244,11 +291,63 @@ def _entity(span: tuple[int, int], mentions: Sequence[Span]) -> str | None:
     return max(overlapping, key=lambda m: m.end - m.start).entity
 
 
+def _previous_words(text: str, position: int, count: int) -> list[str]:
+    """The last `count` words before `position` in its clause, normalised."""
+    segment = text[max(0, position - 60) : position]
+    cut = [m.end() for m in _BOUNDARY.finditer(segment)]
+    if cut:
+        segment = segment[cut[-1] :]
+    return [normalize(w.group()) for w in _WORD.finditer(segment)][-count:]
+
+
+def _finite(text: str, table: _Table, match: re.Match[str], klass: str) -> bool:
+    """Whether a cue reads as the finite verb of a clause, not a noun ("a protest", "la huelga"), an
+    infinitive or gerund ("to protest", "para protestar") or an Arabic noun with the article."""
+    word = match.group().split()[0]
+    if table.nonfinite_suffix is not None and table.nonfinite_suffix.search(word):
+        return False
+    if table.verb_first and re.match("[وف]?(?:بال|لل|ال)", word):
+        return False
+    previous = _previous_words(text, match.start(), 1)
+    if previous and previous[0] in table.nonfinite_markers:
+        return False
+    following = _WORD.match(text, match.end() + len(text[match.end() :]) - len(text[match.end() :].lstrip()))
+    # "protests of farmers" (a transitive verb may take "of": "accused of")
+    return not (klass in INTRANSITIVE and following is not None and normalize(following.group()) in table.of)
+
+
+def _hypothetical(text: str, table: _Table, position: int) -> bool:
+    """A modal, condition or plan right before the cue ("could attack", "podría atacar", "si atacan")."""
+    words = _previous_words(text, position, 3)
+    pairs = {" ".join(words[i : i + 2]) for i in range(len(words) - 1)}
+    return bool(table.modals & (set(words) | pairs))
+
+
+def _of_phrase(text: str, table: _Table, position: int) -> tuple[int, int] | None:
+    """The actor of a noun cue in an "of" phrase right after it ("protests of farmers", "protesta de los
+    vecinos"), None when the noun is not followed by one."""
+    following = _WORD.match(text, position + len(text[position:]) - len(text[position:].lstrip()))
+    if following is None or normalize(following.group()) not in table.of:
+        return None
+    span = _strip_function_words(text, table, _phrase_after(text, table, following.end()))
+    return span if span[1] > span[0] else None
+
+
+def _group_phrase(text: str, table: _Table, match: re.Match[str]) -> tuple[int, int]:
+    """A participant noun with its quantity ("miles de manifestantes", "thousands of protesters")."""
+    before = _phrase_before(text, table, match.start())
+    previous = _previous_words(text, match.start(), 1)
+    if previous and before[1] > before[0] and (previous[0] in table.of or previous[0] not in table.stops):
+        return before[0], match.end()
+    return match.start(), match.end()
+
+
 def code(text: str, lang: str, mentions: Sequence[Span] | None = None) -> list[Coded]:
     """Every action cue in `text`, in text order, with actor and target phrases and their entities."""
     table = _table(lang)
     spans = recognised_spans(text, lang) if mentions is None else mentions
     found: list[Coded] = []
+    cues = [m.start() for m in table.cue.finditer(text)]
     for match in table.cue.finditer(text):
         group = next(name for name, value in match.groupdict().items() if value is not None)
         klass = table.classes[int(group[1:])]
@@ -257,24 +356,131 @@ def code(text: str, lang: str, mentions: Sequence[Span] | None = None) -> list[C
             if klass not in COOPERATIVE:
                 continue  # "did not attack": nothing happened
             klass = "REJECT"  # "would not provide support": a refusal, as CAMEO codes it
+        elif _hypothetical(text, table, match.start()):
+            continue  # "could attack", "si atacan": nothing happened yet
+        participant = table.groups is not None and table.groups.fullmatch(match.group()) is not None
+        finite = not participant and _finite(text, table, match, klass)
+        background = bool(set(_previous_words(text, match.start(), 2)) & table.background)
         before = _phrase_before(text, table, match.start())
         after = _phrase_after(text, table, match.end())
-        if table.verb_first and after[1] > after[0]:
+        inner = list(_WORD.finditer(text, match.start(), match.end()))
+        if participant:  # what follows is what the participants did, not a target
+            actor, target = _group_phrase(text, table, match), (match.end(), match.end())
+        elif table.verb_first and len(inner) > 2 and not table.cue.fullmatch(text, inner[1].start(), match.end()):
+            # the subject inside the cue ("أطلقت الشرطة النار"), not a fixed phrase ("وقف إطلاق النار")
+            actor, target = (inner[1].start(), inner[-2].end()), after
+        elif table.verb_first and len(_WORD.findall(text, before[0], before[1])) >= 2:
+            # a noun after "verb subject" ("نظم الأطباء اعتصاما"): the subject of that verb
+            second = list(_WORD.finditer(text, before[0], before[1]))[1]
+            actor, target = (second.start(), before[1]), after
+        elif table.verb_first and after[1] > after[0]:
             actor = _verb_first_subject(text, after, spans)
             target = _phrase_after(text, table, actor[1])
-        else:
+            named = finite or _names_actor(text, table, actor, spans)
+            noun = None if named else _group_after(text, table, match.end())
+            if noun is not None:  # "تظاهرات حاشدة للمعلمين": the teachers, not the adjective
+                actor, target = noun, _phrase_after(text, table, noun[1])
+        elif finite:
             actor, target = _strip_function_words(text, table, before), after
+            agent = _agent(text, table, match)
+            if agent is not None:
+                actor, target = agent, actor
             if actor[1] <= actor[0]:
                 actor = _strip_function_words(text, table, _subject(text, table, match.start()))
+            if agent is None and not _names_actor(text, table, actor, spans):
+                actor = _nearest_group(text, table, match.start()) or actor
+        else:
+            of = _of_phrase(text, table, match.end())
+            subject = _strip_function_words(text, table, _subject(text, table, match.start()))
+            if klass in INTRANSITIVE:  # "protests of farmers": the farmers protest
+                actor, target = of or subject, _phrase_after(text, table, of[1]) if of else after
+            else:  # "the killing of a judge": the judge is the target
+                actor, target = subject, of or after
+            if not _names_actor(text, table, actor, spans):
+                actor = _nearest_group(text, table, match.start()) or actor
+        following = next((c for c in cues if c > match.start()), len(text))
+        actor = _clip(text, actor, following)
         actor_text = text[actor[0] : actor[1]] or None
         target_text = text[target[0] : target[1]] or None
         found.append(Coded(
             code=klass, verb=" ".join(match.group().split()), verb_start=match.start(),
             actor_text=actor_text, actor=_entity(actor, spans) if actor_text else None,
             target_text=target_text, target=_entity(target, spans) if target_text else None,
-            actor_start=actor[0], actor_end=actor[1], target_start=target[0], target_end=target[1],
+            actor_start=actor[0], actor_end=actor[1], target_start=target[0], target_end=target[1], finite=finite,
+            participant=participant, background=background,
         ))
-    return found
+    return _reported(text, found)
+
+
+def _reported(text: str, found: list[Coded]) -> list[Coded]:
+    """The actions a text reports: per sentence, its main action and every other finite verb that is not the
+    object of another action. Nouns, infinitives and participant nouns beside the main action name events
+    the sentence mentions ("the agreement", "to expel", "the protesters"), not ones it reports."""
+    kept: list[Coded] = []
+    bounds = [0, *(m.end() for m in _SENTENCE_END.finditer(text)), len(text) + 1]
+    for start, end in pairwise(bounds):
+        sentence = [c for c in found if start <= c.verb_start < end]
+        main = main_action(sentence)
+        kept.extend(c for c in sentence if c is main or (c.finite and not any(
+            o.target_start <= c.verb_start < o.target_end for o in sentence if o is not c)))
+    return kept
+
+
+def _names_actor(text: str, table: _Table, span: tuple[int, int], mentions: Sequence[Span]) -> bool:
+    """Whether a phrase names an entity or a group that can act ("workers", "los vecinos")."""
+    if span[1] <= span[0]:
+        return False
+    if _entity(span, mentions) is not None:
+        return True
+    return table.actors is not None and table.actors.search(text, span[0], span[1]) is not None
+
+
+def _nearest_group(text: str, table: _Table, position: int) -> tuple[int, int] | None:
+    """The group noun nearest before `position` in its sentence, with the words before it in its phrase."""
+    if table.actors is None:
+        return None
+    start = max(text.rfind(".", 0, position), text.rfind("\n", 0, position)) + 1
+    groups = list(table.actors.finditer(text, start, position))
+    if not groups:
+        return None
+    group = groups[-1]
+    before = _phrase_before(text, table, group.start())
+    previous = _previous_words(text, group.start(), 1)
+    if previous and before[1] > before[0] and (previous[0] in table.of or previous[0] not in table.stops):
+        return before[0], group.end()
+    return group.start(), group.end()
+
+
+def _group_after(text: str, table: _Table, position: int) -> tuple[int, int] | None:
+    """The first group noun after `position` in its clause (verb-first languages put the subject there)."""
+    if table.actors is None:
+        return None
+    boundary = _BOUNDARY.search(text, position)
+    group = table.actors.search(text, position, boundary.start() if boundary else len(text))
+    return group.span() if group else None
+
+
+def _clip(text: str, span: tuple[int, int], limit: int) -> tuple[int, int]:
+    """A phrase cut before the next action cue ("la protesta de los trabajadores | paralizó el puerto")."""
+    if not span[0] < limit < span[1]:
+        return span
+    words = list(_WORD.finditer(text, span[0], limit))
+    return (span[0], words[-1].end()) if words else (span[0], span[0])
+
+
+def _agent(text: str, table: _Table, match: re.Match[str]) -> tuple[int, int] | None:
+    """The agent of a passive cue ("were attacked by rebels" -> rebels), None for an active one."""
+    previous = _previous_words(text, match.start(), 2)
+    if not table.agent or not set(previous) & table.passive:
+        return None
+    segment = text[match.end() : match.end() + 120]
+    boundary = _BOUNDARY.search(segment)
+    segment = segment[: boundary.start()] if boundary else segment
+    for word in _WORD.finditer(segment):
+        if normalize(word.group()) in table.agent:
+            span = _strip_function_words(text, table, _phrase_after(text, table, match.end() + word.end()))
+            return span if span[1] > span[0] else None
+    return None
 
 
 def actions(text: str, lang: str | None = None) -> list[Action]:
