@@ -121,3 +121,87 @@ def test_seeds_one_entity_across_spellings_and_scripts(seeds: Path, forms: list[
     present = [f for f in forms if f in ids]
     assert len(present) >= min(2, len(forms))
     assert len(set().union(*(ids[f] for f in present))) == 1
+
+
+def test_adjective_of_a_place_is_not_the_place() -> None:
+    mentions = entities("Pákistánský soud rozhodl včera. V Pákistánu je klid a pákistánský přístav je otevřen.", "cs")
+    ids = {m.text: m.entity for m in mentions}
+    assert ids["Pákistánu"] == "ent-pakistan"
+    assert all(m.entity != "ent-pakistan" for m in mentions if m.text.startswith("Pákistánsk"))
+
+
+def test_capitalised_common_word_written_in_lower_case_elsewhere_is_dropped() -> None:
+    ids = _ids("Стороны подписали Договор о дружбе. Этот договор важен. Вчера Комиссия решила, что комиссия "
+               "соберётся. Иван Петров приехал.", "ru")
+    assert "Договор" not in ids
+    assert "Комиссия" in ids
+    assert "Иван Петров" in ids
+
+
+def test_acronym_before_a_place_in_a_case_form_is_one_body() -> None:
+    ids = _ids("Вчера глава МИД Великобритании заявил о переговорах.", "ru")
+    assert "МИД Великобритании" in ids
+    assert "МИД" not in ids
+
+
+def test_bulgarian_body_joined_to_its_place_by_na() -> None:
+    ids = _ids("Вчера Върховният съд на Пакистан отмени присъдата.", "bg")
+    assert "Върховният съд на Пакистан" in ids
+
+
+def test_lower_case_demonyms_are_mentions_of_their_country() -> None:
+    ids = _ids("Вчера британците гласуваха, а Великобритания напусна съюза. Много италианци пътуват.", "bg")
+    assert ids["британците"] == ids["Великобритания"] == "ent-united-kingdom"
+    assert ids["италианци"] == "ent-italy"
+    ru = _ids("Многие украинцы и россияне смотрели новости.", "ru")
+    assert ru["украинцы"] == "ent-ukraine"
+    assert ru["россияне"] == "ent-russia"
+
+
+def test_czech_feminine_surname_and_possessive_join_the_person() -> None:
+    ids = _ids("Asia Bibi byla osvobozena. Soud propustil Bibiovou včera. Donald Trump mluvil dlouho. "
+               "Mluvčí řekl, že Trumpova slova platí.", "cs")
+    assert ids["Bibiovou"] == ids["Asia Bibi"]
+    assert ids["Trumpova"] == ids["Donald Trump"]
+
+
+def test_city_that_opens_a_longer_name_is_not_the_city() -> None:
+    ids = _ids("The New York Times reported it first. She lives in New York.", "en")
+    assert "New York Times" in ids
+    assert ids["New York"] != ids["New York Times"]
+
+
+def test_continuation_word_of_a_body_ends_within_a_case_ending() -> None:
+    ids = _ids("Wczoraj Sąd Najwyższy uniewinnił kobietę. Ryanair domagają się zmian.", "pl")
+    assert not any("uniewinnił" in text or "domagają" in text for text in ids)
+
+
+def test_name_after_a_gazetteer_word_is_not_read_as_a_place() -> None:
+    ids = _ids("Вчора міністр щодо Brexit Домінік Рааб пішов у відставку.", "uk")
+    assert "Домінік Рааб" in ids
+    assert ids["Домінік Рааб"] != "ent-dominica"
+
+
+def test_short_city_names_are_not_matched_in_inflected_forms() -> None:
+    ids = _ids("Wczoraj przewodniczący Komisji powiedział, że spotkanie się odbędzie.", "pl")
+    assert ids.get("Komisji") != "ent-comoro"
+
+
+def test_inflected_body_before_a_person_is_split_off() -> None:
+    ids = _ids("Wczoraj przewodniczący Komisji Europejskiej Jan Kowalczyk przyjechał do Gdańska.", "pl")
+    assert "Jan Kowalczyk" in ids
+    assert ids["Komisji Europejskiej"] == "ent-european-commission"
+
+
+def test_month_abbreviation_that_is_a_first_name_stays_in_the_name() -> None:
+    ids = _ids("Včera Jan Novák odjel do Brna. V pondělí Jan Novák promluví.", "cs")
+    assert "Jan Novák" in ids
+    assert "pondělí" not in {text.casefold() for text in ids}
+
+
+def test_sentence_initial_common_noun_heads_no_name_phrase() -> None:
+    ids = _ids("Суд вынес приговор вчера. Приговор суда вызвал протесты. Это решение суда обсуждают. Позже "
+               "Верховный суд отменил решение.", "ru")
+    assert "Приговор суда" not in ids
+    assert "Это решение суда" not in ids
+    assert "Верховный суд" in ids

@@ -30,7 +30,7 @@ def test_ingested_articles_survive_a_crash_in_a_later_stage(tmp_path: Path, monk
     def crash(*_: object) -> None:
         raise RuntimeError("clustering blew up")
 
-    monkeypatch.setattr(pipeline, "cluster", crash)
+    monkeypatch.setattr(pipeline, "cluster_all", crash)
     store = SQLiteStore(tmp_path / "s.db")
     with pytest.raises(RuntimeError):
         pipeline.digest([_corpus(tmp_path)], store)
@@ -79,3 +79,18 @@ def test_postgres_rerun_adds_nothing_and_search_works(tmp_path: Path, postgres: 
     assert len(result.articles) == 2
     assert [a.id for a in postgres.search("geneva")] == ["one"]
     assert [a.id for a in postgres.search("جنيف")] == ["two"]
+
+
+def test_store_of_an_older_schema_is_migrated_and_keeps_its_articles(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    pipeline.digest([_corpus(tmp_path)], store)
+    store.db.execute("DROP TABLE events")
+    store.db.execute("CREATE TABLE events (id TEXT PRIMARY KEY)")  # the shape of an older version
+    store.db.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    store.db.commit()
+    store.close()
+    migrated = SQLiteStore(tmp_path / "s.db")
+    assert [a.id for a in migrated.articles()] == ["one", "two"]
+    result = pipeline.analyse(migrated)
+    assert sorted(a for e in result.events for a in e.articles) == ["one", "two"]
+    migrated.close()

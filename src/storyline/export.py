@@ -28,7 +28,7 @@ def to_json(digest: Digest) -> dict[str, Any]:
         ],
         "events": [
             {"id": e.id, "story": e.story, "title": e.title, "summary": e.summary, "date": e.date,
-             "languages": e.languages, "articles": e.articles}
+             "languages": e.languages, "articles": e.articles, "related_articles": e.related_articles}
             for e in digest.events
         ],
         "stories": [

@@ -433,6 +433,7 @@ def line_features(lines: list[str], title: str) -> np.ndarray:
     return np.hstack(columns).astype(float)
 
 
+
 def _page_relative(base: np.ndarray) -> np.ndarray:
     """A line's length and prose-likeness against the page's own: probabilities alone do not transfer from a
     page full of long menus to a page of short paragraphs."""

@@ -96,6 +96,8 @@ class Event:
     date: str | None
     languages: list[str]
     articles: list[str]
+    # Articles whose main event is another but whose later segment reports this one (multi-topic articles).
+    related_articles: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from storyline.cluster import cluster
+from storyline.cluster import cluster_all
 from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.extraction import extract_batch
@@ -63,8 +63,7 @@ def analyse(store: Store, language: str = "en") -> Digest:
     articles = sorted(date_articles(store.articles()), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(articles)
     entities, mentions = resolve(articles)
-    event_of, story_of = cluster(articles, mentions)
-    events, stories = summarise(articles, event_of, story_of, language)
+    events, stories = summarise(articles, cluster_all(articles, mentions), language)
     digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
                     entities=entities, mentions=mentions)
     digest.quotes, digest.actions = statements(articles, entities, mentions)

@@ -30,7 +30,9 @@ from storyline.model import (
 )
 from storyline.normalize import normalize
 
-SCHEMA_VERSION = 1
+# Version 2 added events.related. Derived tables are rebuilt by every analysis, so migrating a store is
+# dropping them and creating them anew; articles and rejections are kept as they are.
+SCHEMA_VERSION = 2
 
 # Tables shared by both stores, in SQL that SQLite and PostgreSQL both read. Lists (variants, languages,
 # member ids, timelines) are stored as JSON text: they are always read whole, never queried inside.
@@ -59,7 +61,7 @@ CREATE TABLE IF NOT EXISTS actions (
 );
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, story TEXT NOT NULL, title TEXT NOT NULL, summary TEXT NOT NULL, date TEXT,
-    languages TEXT NOT NULL, articles TEXT NOT NULL
+    languages TEXT NOT NULL, articles TEXT NOT NULL, related TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS stories (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, summary TEXT NOT NULL, languages TEXT NOT NULL,
@@ -114,11 +116,16 @@ class SQLStore:
 
     def _create_schema(self, extra: str) -> None:
         with self._transaction() as db:
+            db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+            found = self._rows("SELECT value FROM meta WHERE key = 'schema_version'")
+            if found and int(found[0]["value"]) < SCHEMA_VERSION:
+                for table in _DERIVED_TABLES:
+                    db.execute(f"DROP TABLE IF EXISTS {table}")
             for statement in (_TABLES + ";" + extra).split(";"):
                 if statement.strip():
                     db.execute(statement)
-            db.execute(self._sql("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO NOTHING"),
-                       (str(SCHEMA_VERSION),))
+            db.execute(self._sql("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
+                                 " SET value = excluded.value"), (str(SCHEMA_VERSION),))
 
     def content_hashes(self) -> dict[str, str]:
         return {row["id"]: row["content_hash"] for row in self._rows("SELECT id, content_hash FROM articles")}
@@ -152,8 +159,8 @@ class SQLStore:
             "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
                        for q in digest.quotes],
             "actions": [(a.article, a.actor, a.verb, a.code, a.target, a.date) for a in digest.actions],
-            "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles))
-                       for e in digest.events],
+            "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
+                        _json(e.related_articles)) for e in digest.events],
             "stories": [(s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
                          _json([asdict(t) for t in s.timeline])) for s in digest.stories],
         }
@@ -172,7 +179,8 @@ class SQLStore:
         return Digest(
             articles=self.articles(),
             events=[Event(r["id"], r["story"], r["title"], r["summary"], r["date"], json.loads(r["languages"]),
-                          json.loads(r["articles"])) for r in self._rows("SELECT * FROM events ORDER BY date, id")],
+                          json.loads(r["articles"]), json.loads(r["related"]))
+                    for r in self._rows("SELECT * FROM events ORDER BY date, id")],
             stories=[Story(r["id"], r["title"], r["summary"], json.loads(r["languages"]), json.loads(r["events"]),
                            json.loads(r["articles"]), [TimelineEntry(**t) for t in json.loads(r["timeline"])])
                      for r in self._rows("SELECT * FROM stories")],

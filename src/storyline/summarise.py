@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from storyline.cluster import cosine
+from storyline.cluster import Clustering, cosine
 from storyline.model import Article, Event, Story, TimelineEntry
 from storyline.normalize import sentences, tokens
 
@@ -21,17 +21,16 @@ STORY_SUMMARY_EVENTS = 3
 
 
 def summarise(
-    articles: Sequence[Article],
-    event_of: dict[str, str],
-    story_of: dict[str, str],
-    language: str = "en",
+    articles: Sequence[Article], clustering: Clustering, language: str = "en"
 ) -> tuple[list[Event], list[Story]]:
     """Build titled, summarised events and stories from the clustering's assignments."""
     by_id = {a.id: a for a in articles}
     members: dict[str, list[Article]] = defaultdict(list)
-    for article_id, event_id in sorted(event_of.items()):
+    for article_id, event_id in sorted(clustering.event_of.items()):
         members[event_id].append(by_id[article_id])
-    events = [_event(event_id, group, story_of[event_id], language) for event_id, group in members.items()]
+    events = [_event(event_id, group, clustering.story_of[event_id], language) for event_id, group in members.items()]
+    for event in events:
+        event.related_articles = sorted(clustering.related.get(event.id, []))
     events.sort(key=lambda e: (e.date or "9999", e.id))
     stories = _stories(events)
     return events, stories

@@ -1,0 +1,57 @@
+"""Summaries: titles from the central article in the reader's language, leads, timelines, segment links."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storyline.cluster import Clustering
+from storyline.export import to_json, validate
+from storyline.model import Article, Digest
+from storyline.summarise import summarise
+
+
+def _article(article_id: str, title: str, text: str, lang: str, day: int | None) -> Article:
+    when = datetime(2026, 3, day, 9, tzinfo=UTC) if day else None
+    return Article(article_id, title, text, source=f"{article_id}.txt", lang=lang, published=when)
+
+
+ARTICLES = [
+    _article("talks-en", "Ministers open dam talks in Geneva", "The ministers met in Geneva on Monday. They spoke "
+             "for five hours about the dam.", "en", 2),
+    _article("talks-fr", "Les ministres ouvrent à Genève", "Les ministres se sont réunis lundi à Genève.", "fr", 2),
+    _article("deal-en", "Dam deal signed in Cairo", "The two sides signed the water deal in Cairo. It takes effect "
+             "in April.", "en", 9),
+    _article("quake-en", "Earthquake near Izmir", "A strong earthquake struck near Izmir.", "en", None),
+]
+CLUSTERING = Clustering(
+    event_of={"talks-en": "ev-talks", "talks-fr": "ev-talks", "deal-en": "ev-deal", "quake-en": "ev-quake"},
+    story_of={"ev-talks": "st-dam", "ev-deal": "st-dam", "ev-quake": "st-quake"},
+    related={"ev-quake": ["deal-en"]},
+)
+
+
+def test_event_title_comes_from_an_article_in_the_readers_language() -> None:
+    events, _ = summarise(ARTICLES, CLUSTERING, language="fr")
+    assert next(e for e in events if e.id == "ev-talks").title == "Les ministres ouvrent à Genève"
+    events, _ = summarise(ARTICLES, CLUSTERING, language="en")
+    talks = next(e for e in events if e.id == "ev-talks")
+    assert talks.title == "Ministers open dam talks in Geneva"
+    assert talks.summary.startswith("The ministers met in Geneva on Monday.")
+    assert (talks.date, talks.languages) == ("2026-03-02", ["en", "fr"])
+
+
+def test_story_timeline_is_ordered_by_date_and_its_title_is_its_largest_event() -> None:
+    _, stories = summarise(ARTICLES, CLUSTERING)
+    dam = next(s for s in stories if s.id == "st-dam")
+    assert [(t.date, t.event) for t in dam.timeline] == [("2026-03-02", "ev-talks"), ("2026-03-09", "ev-deal")]
+    assert dam.title == "Ministers open dam talks in Geneva"
+    assert sorted(dam.articles) == ["deal-en", "talks-en", "talks-fr"]
+
+
+def test_an_article_segment_on_a_second_topic_is_listed_by_that_event_without_leaving_its_own() -> None:
+    events, stories = summarise(ARTICLES, CLUSTERING)
+    quake = next(e for e in events if e.id == "ev-quake")
+    assert (quake.articles, quake.related_articles) == (["quake-en"], ["deal-en"])
+    export = to_json(Digest(articles=ARTICLES, events=events, stories=stories))
+    validate(export)
+    assert next(a for a in export["articles"] if a["id"] == "deal-en")["event"] == "ev-deal"
