@@ -20,12 +20,13 @@ article against many events without re-reading them.
 
 from __future__ import annotations
 
+import bisect
 import json
 import math
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
@@ -86,8 +87,14 @@ FEATURES = (
     "cos_words", "cos_title", "cos_title_body", "cos_grams", "cos_rare", "cos_surface", "cos_lead", "cos_lead_body",
     "keys_overlap", "big_numbers_shared", "months_jaccard", "keys_jaccard", "keys_shared", "places_jaccard",
     "places_shared", "numbers_jaccard", "numbers_shared", "years_jaccard", "same_lang", "same_script",
-    "min_length", "max_length", "length_gap", "has_han", "has_arabic",
+    "min_length", "max_length", "length_gap", "has_han", "has_arabic", "cos_title_grams", "names_overlap",
+    "lang_low", "lang_high",
 )
+# Languages of the SemEval pairs, as numbers the trees can split on (pairs differ in how their ratings
+# spread: e.g. pl-en pairs rate closer than de-fr ones); any other language is -1.
+LANG_IDS = ("en", "de", "es", "fr", "it", "pl", "ru", "tr", "ar", "zh")
+# Capitalised words (romanised consonant skeletons) kept per profile, commonest first.
+MAX_NAMES = 40
 
 
 @dataclass(slots=True)
@@ -107,16 +114,22 @@ class Profile:
     places: frozenset[str]
     numbers: frozenset[str]
     length: int
+    # Character n-grams of the romanised headline (every word, not only the rare ones) and the skeletons of
+    # all capitalised words: what a translated headline and the names of a translated article keep. Pooled
+    # profiles (cluster.py) may leave them empty.
+    title_grams: Vector = field(default_factory=dict)
+    names: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
 class Model:
-    """Trees (arrays per tree), the base value, learning rate and the calibration."""
+    """Trees (arrays per tree), the base value, learning rate and the calibration: a logistic curve
+    (slope, intercept) or increasing knots (raw outputs, probabilities) interpolated linearly."""
 
     trees: list[dict[str, list[float]]]
     base: float
     rate: float
-    calibration: tuple[float, float]
+    calibration: tuple[float, float] | tuple[list[float], list[float]]
 
     def raw(self, features: Sequence[float]) -> float:
         """The regression output: predicted closeness on the SemEval scale mapped to 0 (unrelated)..1."""
@@ -130,8 +143,18 @@ class Model:
         return total
 
     def probability(self, raw: float) -> float:
-        slope, intercept = self.calibration
-        return 1.0 / (1.0 + math.exp(-(slope * raw + intercept)))
+        first, second = self.calibration
+        if isinstance(first, list) and isinstance(second, list):
+            if raw <= first[0]:
+                return second[0]
+            if raw >= first[-1]:
+                return second[-1]
+            i = bisect.bisect_right(first, raw)
+            low, high = first[i - 1], first[i]
+            share = (raw - low) / (high - low) if high > low else 1.0
+            return second[i - 1] + share * (second[i] - second[i - 1])
+        assert isinstance(first, float) and isinstance(second, float)
+        return 1.0 / (1.0 + math.exp(-(first * raw + second)))
 
     def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
         """P(same story) for many feature rows at once: all trees walked together with numpy (a clusterer
@@ -150,8 +173,10 @@ class Model:
             goes_left = x[row, np.maximum(feature[trees, node], 0)] <= threshold[trees, node]
             node = np.where(inner, np.where(goes_left, left[trees, node], right[trees, node]), node)
         raw = self.base + self.rate * value[trees, node].sum(axis=1)
-        slope, intercept = self.calibration
-        return [float(p) for p in 1.0 / (1.0 + np.exp(-(slope * raw + intercept)))]
+        first, second = self.calibration
+        if isinstance(first, list):
+            return [float(p) for p in np.interp(raw, first, second)]
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-(first * raw + float(second))))]  # type: ignore[arg-type]
 
     def _arrays(self) -> tuple[Any, Any, Any, Any, Any]:
         cached = _ARRAYS.get(id(self))
@@ -180,8 +205,13 @@ def model() -> Model:
 
 
 def model_from_json(data: Mapping[str, Any]) -> Model:
+    calibration = data["calibration"]
+    if isinstance(calibration, Mapping):
+        knots: tuple[list[float], list[float]] = ([float(v) for v in calibration["x"]],
+                                                  [float(v) for v in calibration["y"]])
+        return Model(trees=data["trees"], base=data["base"], rate=data["rate"], calibration=knots)
     return Model(trees=data["trees"], base=data["base"], rate=data["rate"],
-                 calibration=(data["calibration"][0], data["calibration"][1]))
+                 calibration=(float(calibration[0]), float(calibration[1])))
 
 
 def similarity(a: str, b: str) -> float:
@@ -247,7 +277,15 @@ def profile(text: str, lang: str | None = None) -> Profile:
         places=places(text),
         numbers=frozenset(_numbers(text)),
         length=len(text),
+        title_grams=_grams(sorted(w for w in (anyascii(w).lower() for w in WORD.findall(normalize(title)))
+                                  if len(w) >= MIN_WORD and not w.isdigit())),
+        names=_names(text),
     )
+
+
+def _names(text: str) -> frozenset[str]:
+    counts = Counter(k for k in (skeleton(anyascii(m.group())) for m in _CAPITAL.finditer(text)) if len(k) >= 3)
+    return frozenset(k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:MAX_NAMES])
 
 
 def _weights(pairs: Sequence[tuple[str, str]], lang: str | None) -> list[float]:
@@ -327,6 +365,7 @@ def features(a: Profile, b: Profile, extra_keys: float = 0.0) -> list[float]:
     years_a = {n for n in a.numbers if _is_year(n)}
     years_b = {n for n in b.numbers if _is_year(n)}
     short, long = sorted((a.length, b.length))
+    low, high = sorted((_lang_id(a.lang), _lang_id(b.lang)))
     return [
         cosine(a.words, b.words),
         cosine(a.title, b.title),
@@ -353,7 +392,15 @@ def features(a: Profile, b: Profile, extra_keys: float = 0.0) -> list[float]:
         math.log1p(long) - math.log1p(short),
         float("han" in (a.script, b.script)),
         float("arabic" in (a.script, b.script)),
+        cosine(a.title_grams, b.title_grams),
+        len(a.names & b.names) / max(1, min(len(a.names), len(b.names))),
+        float(low),
+        float(high),
     ]
+
+
+def _lang_id(lang: str | None) -> int:
+    return LANG_IDS.index(lang) if lang in LANG_IDS else -1
 
 
 def places(text: str) -> frozenset[str]:
