@@ -64,3 +64,11 @@ def check_floors(benchmark: str, figures: dict[str, float]) -> list[str]:
         f"{name}: {value:.4f} < floor {wanted[name]:.4f}"
         for name, value in figures.items() if name in wanted and value < wanted[name]
     ]
+
+
+def gate(benchmark: str, figures: dict[str, float], enabled: bool, extra: Sequence[str] = ()) -> int:
+    """Report every figure below its floor (and any `extra` failure) on stderr; exit status 1 when gating."""
+    failures = [*check_floors(benchmark, figures), *extra]
+    for failure in failures:
+        print(f"FLOOR BROKEN {failure}", file=sys.stderr)
+    return 1 if enabled and failures else 0

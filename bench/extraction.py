@@ -16,7 +16,7 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
-from common import check_floors, read_jsonl, shared_script, table
+from common import gate, read_jsonl, shared_script, table
 
 from storyline import extract
 
@@ -96,10 +96,7 @@ def main() -> int:
                 ["input", "system", "F1", "speed (median)"], rows))
     print(f"HTML time ratio storyline / bare trafilatura: {html_ms / baseline_ms:.2f}x")
     figures.update(multilingual(bare))
-    failures = check_floors("extraction", figures)
-    for failure in failures:
-        print(f"FLOOR BROKEN {failure}", file=sys.stderr)
-    return 1 if args.gate and failures else 0
+    return gate("extraction", figures, args.gate)
 
 
 def multilingual(bare: Callable[[str], str]) -> dict[str, float]:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from common import check_floors, read_jsonl, table
+from common import gate, read_jsonl, table
 
 from storyline.attribution import Attribution, attribute, quote_spans
 
@@ -165,10 +165,8 @@ def main() -> int:
     figures.update(ru_figures)
     print(table("Quotes, quotes-ru-cs (Russian sentences), token-level", ["tag", "precision", "recall", "F1"],
                 ru_rows))
-    failures = check_floors("quotes", figures) if args.split == "dev" else []
-    for failure in failures:
-        print(f"FLOOR BROKEN {failure}", file=sys.stderr)
-    return 1 if args.gate and failures else 0
+    # Floors are pinned on the dev split; other splits are reported, not gated.
+    return gate("quotes", figures if args.split == "dev" else {}, args.gate)
 
 
 if __name__ == "__main__":
