@@ -330,3 +330,20 @@ def test_merged_patterns_match_like_one_alternation() -> None:
         plain = re.compile("|".join(f"(?:{p})" for p in merged[name]), flags)
         for line in lines:
             assert getattr(compiled, name).search(line) == bool(plain.search(line)), (name, line)
+
+
+@pytest.mark.parametrize(
+    ("header", "day"),
+    [
+        ("Published 2 March 2026, 18:05 GMT", 2),
+        ("2. März 2026, 17:30 Uhr", 2),
+        ("Новый вестник | 9 марта 2026, 17:15", 9),
+        ("الاثنين 2 مارس 2026 - 07:10 مساءً", 2),
+    ],
+)
+def test_page_date_line_under_the_headline_becomes_the_publication_date(header: str, day: int) -> None:
+    body = ("The ministers met for five hours and agreed to meet again within a month, officials said after "
+            "the talks ended late in the evening.")
+    article = extract(f"Ministers meet\n\n{header}\n\n{body}", kind="text")
+    assert article.published is not None and (article.published.month, article.published.day) == (3, day)
+    assert header not in article.text and body in article.text

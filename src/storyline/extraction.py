@@ -20,7 +20,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -30,11 +30,15 @@ import numpy as np
 from storyline.ingest import parse_date
 from storyline.model import Article, RawDocument, Rejected
 from storyline.normalize import normalize
+from storyline.timeexpr import LANGS, dateline_date
 
 # trafilatura output shorter than this (characters) is treated as a miss and the fallback is tried. At 200
 # the fallback replaced right short outputs on extraction-multilingual (F1 0.9255 -> 0.9245); at 100 it
 # changes nothing there or on extraction/dev, where trafilatura always finds more.
 MIN_HTML_TEXT = 100
+# Lines after the headline searched for the page's date line: scrapers keep the page header (byline, date,
+# share buttons) in the first few lines; a date further down is one the article reports, not its own.
+HEADER_LINES = 6
 # A line of at most this many words without sentence-final punctuation is "short": a link, a caption,
 # a button. Runs of short lines under a list heading or at the very end are link lists.
 SHORT_LINE_WORDS = 12
@@ -230,7 +234,25 @@ def clean_with_model(content: str, boilerplate: frozenset[str], model: LineModel
     title, candidates, author = _candidate_lines(content, boilerplate)
     if not title:
         return Article(id="", title="", text="")
-    return assemble(title, candidates, model.keep(candidates, title), author)
+    article = assemble(title, candidates, model.keep(candidates, title), author)
+    dated = _header_date(candidates)
+    if dated is not None:
+        line, when = dated
+        article.published = article.published or when
+        article.text = "\n\n".join(paragraph for paragraph in article.text.split("\n\n") if paragraph != line)
+    return article
+
+
+def _header_date(lines: list[str]) -> tuple[str, datetime] | None:
+    """A short line near the top that states the publication date ("Published 2 March 2026, 18:05 GMT",
+    "2. März 2026, 17:30 Uhr", "الاثنين 2 مارس/آذار 2026"), and that date: page metadata, not body."""
+    for line in lines[:HEADER_LINES]:
+        if len(line.split()) <= SHORT_LINE_WORDS:
+            for lang in LANGS:
+                found = dateline_date(line, lang)
+                if found is not None:
+                    return line, datetime(found.year, found.month, found.day, tzinfo=UTC)
+    return None
 
 
 def assemble(title: str, candidates: list[str], keep: list[bool], author: str | None) -> Article:

@@ -85,7 +85,8 @@ def _table(lang: str) -> _Table:
         for name in names:
             weekdays[_fold(name)] = int(number)
     relative = {_fold(k): int(v) for k, v in extra.get("relative", {}).items()}
-    month = f"(?P<month>{_alternation(months)})"
+    # Arabic news often names a month twice, in its Egyptian and Levantine forms: "5 مارس/آذار 2026".
+    month = f"(?P<month>{_alternation(months)})(?:\\s*/\\s*(?:{_alternation(months)}))?"
     day = r"(?P<day>[0-3]?\d)"
     year = r"(?P<year>\d{4})"
     explicit = [
