@@ -44,7 +44,10 @@ class SentenceTransformerEmbedder:
             raise ValueError("sentence-transformers is not installed: pip install 'storyline[neural]'") from error
         self._model: Any = SentenceTransformer(str(directory), device="cpu", local_files_only=True)
         self.batch_size = batch_size
-        self.dimension = int(self._model.get_sentence_embedding_dimension() or 0)
+        # sentence-transformers 6 renamed the method; older releases only have the long name.
+        model = self._model
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(dimension() or 0)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         vectors = self._model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
