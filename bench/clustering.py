@@ -168,7 +168,8 @@ def edited(base: relatedness.Profile, rng: random.Random, serial: int) -> relate
     return relatedness.Profile(
         lang=base.lang, script=base.script, words=words, title=base.title, grams=base.grams, rare=base.rare,
         lead=base.lead, surface=base.surface, months=base.months, keys=base.keys, places=base.places,
-        numbers=base.numbers | {str(100 + serial % 9000)}, length=base.length)
+        numbers=base.numbers | {str(100 + serial % 9000)}, length=base.length, title_grams=base.title_grams,
+        names=base.names)
 
 
 def rss_bytes() -> int:

@@ -38,12 +38,12 @@ def test_similarity_is_symmetric() -> None:
     assert storyline.similarity(DAM_EN, QUAKE_EN) == pytest.approx(storyline.similarity(QUAKE_EN, DAM_EN))
 
 
-@pytest.mark.parametrize("text", ["Talks in Germany", "Gespräche in Deutschland", "Переговоры в Германии",
-                                  "Переговоры: Германия", "محادثات في ألمانيا", "在德国举行会谈"])
+@pytest.mark.parametrize("text", [
+    "Talks in Germany", "Gespräche in Deutschland", "Переговоры: Германия", "محادثات في ألمانيا", "在德国举行会谈",
+    # Inflected forms are not in CLDR: a known gap, pinned so that fixing it shows up.
+    pytest.param("Переговоры в Германии", marks=pytest.mark.xfail(strict=True, reason="CLDR has no case forms")),
+])
 def test_country_names_match_across_languages_and_scripts(text: str) -> None:
-    # Inflected forms (Германии) are not in CLDR; the nominative and every other script are.
-    if text.endswith("Германии"):
-        pytest.skip("case-inflected Russian forms are not in the CLDR gazetteer")
     assert "DE" in relatedness.places(text)
 
 
@@ -51,7 +51,7 @@ def test_names_and_numbers_become_keys() -> None:
     profile = relatedness.profile(DAM_EN, "en")
     assert {"25", "38"} <= profile.numbers
     assert profile.lang == "en" and profile.words and profile.grams
-    assert any(key.startswith("krm") or key == "krm" for key in profile.keys) or profile.keys
+    assert {"krm", "frbsk", "ksr"} <= profile.keys  # Karim, Verbytska, Kessara as consonant skeletons
 
 
 def test_chinese_is_segmented_into_words() -> None:
@@ -101,3 +101,18 @@ def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Pa
     vectors = embedder.embed(["water dam deal", "izmir quake"])
     assert embedder.dimension == 16 and len(vectors) == 2
     assert cosine(vectors[0], vectors[0]) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_score_many_matches_score_and_the_model_stays_small() -> None:
+    # The shipped trees mix shallow boosted trees and deeper randomised ones; both inference paths agree.
+    profiles = [relatedness.profile(text, lang) for text, lang in ((DAM_EN, "en"), (DAM_DE, "de"), (QUAKE_EN, "en"))]
+    many = relatedness.score_many(profiles[0], profiles)
+    assert many == pytest.approx([relatedness.score(profiles[0], other) for other in profiles], abs=1e-9)
+    size = len(resources.files("storyline").joinpath("data/similarity_model.json").read_bytes())
+    assert size < 300_000
+
+
+def test_headline_grams_and_names_link_a_translation() -> None:
+    en, de = relatedness.profile(DAM_EN, "en"), relatedness.profile(DAM_DE, "de")
+    assert relatedness.cosine(en.title_grams, de.title_grams) > 0.2
+    assert len(en.names & de.names) >= 3  # Qaranis, Dravonia, Kessara, Karim, Verbytska as skeletons

@@ -94,7 +94,9 @@ class Group:
     rare: Counter[str] = field(default_factory=Counter)
     lead: Counter[str] = field(default_factory=Counter)
     surface: Counter[str] = field(default_factory=Counter)
+    title_grams: Counter[str] = field(default_factory=Counter)
     keys: Counter[str] = field(default_factory=Counter)
+    names: Counter[str] = field(default_factory=Counter)
     places: Counter[str] = field(default_factory=Counter)
     numbers: Counter[str] = field(default_factory=Counter)
     months: Counter[int] = field(default_factory=Counter)
@@ -111,11 +113,13 @@ class Group:
         for pooled, vector, limit in ((self.words, item.words, EVENT_WORDS), (self.title, item.title, EVENT_WORDS),
                                       (self.grams, item.grams, EVENT_GRAMS), (self.rare, item.rare, EVENT_WORDS),
                                       (self.lead, item.lead, EVENT_WORDS),
-                                      (self.surface, item.surface, EVENT_WORDS)):
+                                      (self.surface, item.surface, EVENT_WORDS),
+                                      (self.title_grams, item.title_grams, EVENT_KEYS)):
             pooled.update(vector)
             _trim(pooled, limit)
         for counter, keys, limit in ((self.keys, item.keys, EVENT_KEYS), (self.places, item.places, EVENT_KEYS),
-                                     (self.numbers, item.numbers, EVENT_NUMBERS)):
+                                     (self.numbers, item.numbers, EVENT_NUMBERS),
+                                     (self.names, item.names, EVENT_KEYS)):
             counter.update(sorted(keys))  # sorted: set order varies between runs, trimming must not
             _trim(counter, limit)
         self.months.update(item.months)
@@ -139,7 +143,8 @@ class Group:
                 title=_unit(self.title), grams=_unit(self.grams), rare=_unit(self.rare), lead=_unit(self.lead),
                 surface=_unit(self.surface),
                 months=frozenset(self.months), keys=frozenset(self.keys), places=frozenset(self.places),
-                numbers=frozenset(self.numbers), length=self.length)
+                numbers=frozenset(self.numbers), length=self.length, title_grams=_unit(self.title_grams),
+                names=frozenset(self.names))
         pooled = self._pooled
         if lang in self.langs and lang != pooled.lang:
             pooled = Profile(**{**{f: getattr(pooled, f) for f in Profile.__slots__}, "lang": lang})
@@ -381,11 +386,7 @@ def entity_keys(mentions: Sequence[Mention], types: Iterable[str] | None = None)
 
 
 def _number_marks(item: Profile) -> frozenset[str]:
-    return frozenset(f"n:{n}" for n in item.numbers if not _is_year(n))
-
-
-def _is_year(number: str) -> bool:
-    return len(number) == 4 and number[:2] in ("19", "20")
+    return frozenset(f"n:{n}" for n in item.numbers if not relatedness.is_year(n))
 
 
 def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention]) -> Clustering:

@@ -9,18 +9,20 @@ signals that survive translation and transliteration, combined by a small learne
   English, Spanish and Italian, and names written in different scripts;
 - entities: consonant-skeleton keys (names.skeleton) of capitalised words and rare words, and country ids
   from the CLDR territory names of many locales, so "Germany", "Deutschland" and "Германия" are one key;
-- numbers and years shared by both texts; lengths; same-language and script flags.
+- numbers and years shared by both texts; lengths; same-language and script flags;
+- the romanised headline's character n-grams and all capitalised words' skeletons (translated headlines and
+  names), and the two languages as numbers (SemEval ratings spread differently per language pair).
 
-The model is a gradient-boosted regression tree ensemble fitted by bench/train_similarity.py on
-SemEval-2022 Task 8 training pairs only, stored as JSON (data/similarity_model.json) so inference needs
-only pure Python, followed by a logistic calibration to P(same story), "same story" meaning an overall
+The model is gradient-boosted regression trees averaged with extremely randomised trees, fitted by
+bench/train_similarity.py on SemEval-2022 Task 8 training pairs only, stored as JSON (one list of trees with
+pre-weighted leaves, data/similarity_model.json) so inference needs only pure Python, followed by a logistic
+calibration to P(same story), "same story" meaning an overall
 rating of 2 ("somewhat similar") or better. Profiles are built once per text, so a clusterer can score one
 article against many events without re-reading them.
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import math
 import re
@@ -123,13 +125,12 @@ class Profile:
 
 @dataclass(slots=True)
 class Model:
-    """Trees (arrays per tree), the base value, learning rate and the calibration: a logistic curve
-    (slope, intercept) or increasing knots (raw outputs, probabilities) interpolated linearly."""
+    """Trees (arrays per tree), the base value, learning rate and the calibration."""
 
     trees: list[dict[str, list[float]]]
     base: float
     rate: float
-    calibration: tuple[float, float] | tuple[list[float], list[float]]
+    calibration: tuple[float, float]
 
     def raw(self, features: Sequence[float]) -> float:
         """The regression output: predicted closeness on the SemEval scale mapped to 0 (unrelated)..1."""
@@ -143,18 +144,8 @@ class Model:
         return total
 
     def probability(self, raw: float) -> float:
-        first, second = self.calibration
-        if isinstance(first, list) and isinstance(second, list):
-            if raw <= first[0]:
-                return second[0]
-            if raw >= first[-1]:
-                return second[-1]
-            i = bisect.bisect_right(first, raw)
-            low, high = first[i - 1], first[i]
-            share = (raw - low) / (high - low) if high > low else 1.0
-            return second[i - 1] + share * (second[i] - second[i - 1])
-        assert isinstance(first, float) and isinstance(second, float)
-        return 1.0 / (1.0 + math.exp(-(first * raw + second)))
+        slope, intercept = self.calibration
+        return 1.0 / (1.0 + math.exp(-(slope * raw + intercept)))
 
     def probabilities(self, rows: Sequence[Sequence[float]]) -> list[float]:
         """P(same story) for many feature rows at once: all trees walked together with numpy (a clusterer
@@ -173,10 +164,8 @@ class Model:
             goes_left = x[row, np.maximum(feature[trees, node], 0)] <= threshold[trees, node]
             node = np.where(inner, np.where(goes_left, left[trees, node], right[trees, node]), node)
         raw = self.base + self.rate * value[trees, node].sum(axis=1)
-        first, second = self.calibration
-        if isinstance(first, list):
-            return [float(p) for p in np.interp(raw, first, second)]
-        return [float(p) for p in 1.0 / (1.0 + np.exp(-(first * raw + float(second))))]  # type: ignore[arg-type]
+        slope, intercept = self.calibration
+        return [float(p) for p in 1.0 / (1.0 + np.exp(-(slope * raw + intercept)))]
 
     def _arrays(self) -> tuple[Any, Any, Any, Any, Any]:
         cached = _ARRAYS.get(id(self))
@@ -205,13 +194,8 @@ def model() -> Model:
 
 
 def model_from_json(data: Mapping[str, Any]) -> Model:
-    calibration = data["calibration"]
-    if isinstance(calibration, Mapping):
-        knots: tuple[list[float], list[float]] = ([float(v) for v in calibration["x"]],
-                                                  [float(v) for v in calibration["y"]])
-        return Model(trees=data["trees"], base=data["base"], rate=data["rate"], calibration=knots)
     return Model(trees=data["trees"], base=data["base"], rate=data["rate"],
-                 calibration=(float(calibration[0]), float(calibration[1])))
+                 calibration=(data["calibration"][0], data["calibration"][1]))
 
 
 def similarity(a: str, b: str) -> float:
@@ -362,8 +346,8 @@ def features(a: Profile, b: Profile, extra_keys: float = 0.0) -> list[float]:
     shared_keys = len(a.keys & b.keys) + extra_keys
     shared_places = len(a.places & b.places)
     shared_numbers = len(a.numbers & b.numbers)
-    years_a = {n for n in a.numbers if _is_year(n)}
-    years_b = {n for n in b.numbers if _is_year(n)}
+    years_a = {n for n in a.numbers if is_year(n)}
+    years_b = {n for n in b.numbers if is_year(n)}
     short, long = sorted((a.length, b.length))
     low, high = sorted((_lang_id(a.lang), _lang_id(b.lang)))
     return [
@@ -376,7 +360,7 @@ def features(a: Profile, b: Profile, extra_keys: float = 0.0) -> list[float]:
         cosine(a.lead, b.lead),
         (cosine(a.lead, b.words) + cosine(b.lead, a.words)) / 2,
         len(a.keys & b.keys) / max(1, min(len(a.keys), len(b.keys))),
-        math.log1p(sum(1 for n in a.numbers & b.numbers if len(n) >= 3 and not _is_year(n))),
+        math.log1p(sum(1 for n in a.numbers & b.numbers if len(n) >= 3 and not is_year(n))),
         len(a.months & b.months) / max(1, len(a.months | b.months)),
         shared_keys / max(1.0, len(a.keys | b.keys)),
         math.log1p(shared_keys),
@@ -475,7 +459,8 @@ def _numbers(text: str) -> set[str]:
     return found
 
 
-def _is_year(number: str) -> bool:
+def is_year(number: str) -> bool:
+    """A four-digit number that reads as a year of modern news (1900-2099)."""
     return len(number) == 4 and number[:2] in ("19", "20")
 
 
