@@ -83,7 +83,12 @@ def test_sentence_transformer_embedder_refuses_a_missing_path(tmp_path: Path) ->
                     or importlib.util.find_spec("torch") is None,
                     reason="sentence-transformers and torch are the optional [neural] extra, not installed here")
 def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Path) -> None:
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+
+    try:  # sentence-transformers 6 moved the building blocks; older releases keep them in `models`
+        from sentence_transformers.sentence_transformer import modules as models
+    except ImportError:
+        from sentence_transformers import models
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "dam", "deal", "water", "quake", "izmir"]
@@ -95,7 +100,8 @@ def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Pa
     BertModel(config).save_pretrained(base)
     tokenizer.save_pretrained(base)
     word = models.Transformer(str(base))
-    model = SentenceTransformer(modules=[word, models.Pooling(word.get_word_embedding_dimension())])
+    dimension = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
+    model = SentenceTransformer(modules=[word, models.Pooling(dimension())])
     model.save(str(tmp_path / "tiny"))
     embedder = SentenceTransformerEmbedder(tmp_path / "tiny")
     vectors = embedder.embed(["water dam deal", "izmir quake"])
