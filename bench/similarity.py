@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from statistics import correlation
 
 import train_similarity as training
-from common import DATA, check_floors, table
+from common import DATA, gate, table
 
 from storyline import relatedness
 from storyline.normalize import tokens
@@ -86,12 +86,7 @@ def main() -> int:
         scores = [relatedness.similarity(r["text1"], r["text2"]) for r in test]
         figures["similarity.hidden_pearson"] = correlation(scores, [-float(r["overall"]) for r in test])
         print(f"Hidden sample (test.jsonl.gz, shipped model): Pearson {figures['similarity.hidden_pearson']:.3f}\n")
-    if args.gate:
-        failures = check_floors("similarity", figures)
-        for failure in failures:
-            print(f"FLOOR: {failure}", file=sys.stderr)
-        return 1 if failures else 0
-    return 0
+    return gate("similarity", figures, args.gate)
 
 
 if __name__ == "__main__":

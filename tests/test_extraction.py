@@ -309,20 +309,12 @@ def test_line_model_is_small_json_and_never_empties_a_page() -> None:
 def test_merged_patterns_match_like_one_alternation() -> None:
     """The junk, list-heading and byline tables are split into anchored (tried at the start only) and floating
     patterns for speed; every pattern must still match exactly where the plain alternation would."""
-    import json
-    from collections import defaultdict
-    from importlib import resources
 
-    from storyline.extraction import _patterns, _top_level_alternation
+    from storyline.extraction import _patterns, _top_level_alternation, merged_patterns
 
     assert _top_level_alternation("^a|b") and not _top_level_alternation("^(a|b)")
     assert not _top_level_alternation(r"^[|]x") and not _top_level_alternation(r"^\|x")
-    table = json.loads(resources.files("storyline").joinpath("data/boilerplate.json").read_text("utf-8"))
-    merged: dict[str, list[str]] = defaultdict(list)
-    for lang, groups in table.items():
-        if not lang.startswith("_"):
-            for name, patterns in groups.items():
-                merged[name].extend(patterns)
+    merged = merged_patterns()
     lines = [line for article in ARTICLES.values() for line in [article["title"], *article["body"], *article["junk"]]]
     lines += ["By Jane Doe | Global Wire", "Most read", "x Follow us on Twitter", "We use cookies, accept them"]
     compiled = _patterns()

@@ -115,15 +115,22 @@ class _Patterns:
     bylines: _AnyOf
 
 
-@lru_cache(maxsize=1)
-def _patterns() -> _Patterns:
-    """All languages' patterns at once: a scraped page's language is not known before it is cleaned."""
+def merged_patterns() -> dict[str, list[str]]:
+    """Every language's boilerplate regexes per group, merged: a scraped page's language is not known
+    before it is cleaned."""
     table = json.loads(resources.files("storyline").joinpath("data/boilerplate.json").read_text("utf-8"))
     merged: dict[str, list[str]] = defaultdict(list)
     for lang, groups in table.items():
         if not lang.startswith("_"):
             for name, patterns in groups.items():
                 merged[name].extend(patterns)
+    return merged
+
+
+@lru_cache(maxsize=1)
+def _patterns() -> _Patterns:
+    """The merged patterns, compiled once."""
+    merged = merged_patterns()
 
     def compile_all(name: str, flags: int = re.IGNORECASE) -> _AnyOf:
         return _AnyOf.compile(merged[name], flags)
