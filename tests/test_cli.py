@@ -84,6 +84,10 @@ def test_stories_show_search_and_export_read_the_store(
     shown = json.loads(capsys.readouterr().out)
     assert shown["id"] == "port-1" and shown["event"]
     assert main(["show", "nothing-here", "--db", db]) == 1
+    capsys.readouterr()
+    for record_id in (shown["event"], shown["story"], "ent-valletta"):
+        assert main(["show", record_id, "--db", db]) == 0
+        assert json.loads(capsys.readouterr().out)["id"] == record_id
     assert main(["search", "valletta", "--db", db]) == 0
     assert "port-1" in capsys.readouterr().out
     out = tmp_path / "export.json"

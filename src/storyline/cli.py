@@ -108,16 +108,12 @@ def _stories(args: argparse.Namespace, store: Store) -> int:
 
 
 def _show(args: argparse.Namespace, store: Store) -> int:
-    result = store.load()
-    found = next((item for group in (result.stories, result.events, result.articles, result.entities)
-                  for item in group if item.id == args.id), None)
-    if found is None:
+    export = to_json(store.load())
+    record = next((item for section in ("stories", "events", "articles", "entities")
+                   for item in export[section] if item["id"] == args.id), None)
+    if record is None:
         print(f"storyline: no story, event, article or entity with id {args.id!r}", file=sys.stderr)
         return EXIT_NOTHING
-    export = to_json(result)
-    section = {type(found).__name__.lower() + "s": None}
-    key = next(iter(section))
-    record = next(item for item in export[key] if item["id"] == args.id)
     print(json.dumps(record, ensure_ascii=False, indent=2))
     return EXIT_OK
 
