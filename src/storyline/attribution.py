@@ -34,7 +34,7 @@ from functools import cache, lru_cache
 from importlib import resources
 
 from storyline.model import Quote
-from storyline.normalize import normalize
+from storyline.normalize import WORD_SPAN, normalize
 
 # Words allowed between a closing quotation mark and the cue after it ("…,” Russian Foreign Minister Sergey
 # Lavrov said); more than this and the cue belongs to another clause. 8 was best on polnear/train.
@@ -64,7 +64,6 @@ DIRECT_SHARE = 0.5
 # Multi-paragraph quotes leave the quote open at the paragraph end; shorter unclosed runs are stray marks.
 MIN_UNCLOSED_CHARS = 40
 
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 _SPEAKER_BOUNDARY = re.compile(r"[,;:()\[\]\"“”«»„‹›\n]|\s[-—–]\s|—|–")
 _ABBREVIATION = re.compile(
     r"(?:\b[A-Z]|\b(?:Mr|Mrs|Ms|Dr|St|Gen|Sen|Rep|Gov|Lt|Col|Jan|Feb|Aug|Sept|Sep|Oct|Nov|Dec|No|vs|etc|Jr|Sr|Inc"
@@ -356,7 +355,7 @@ def _left_phrase(doc: _Text, table: _Table, position: int, floor: int) -> tuple[
     if cut:
         start += cut[-1]
         segment = doc.text[start:position]
-    words = list(_WORD.finditer(segment))
+    words = list(WORD_SPAN.finditer(segment))
     while words and (words[-1].group().lower() in table.auxiliaries or words[-1].group().lower() in table.object_words):
         words.pop()  # "Lavrov has also said", "Быстрицкая тогда мне сказала"
     if len(words) >= 2 and words[-1].group().lower() in table.infinitive:
@@ -397,7 +396,7 @@ def _right_phrase(doc: _Text, table: _Table, position: int) -> tuple[int, int]:
     comp = table.complementizer.search(segment)
     if comp and comp.start() > 0:
         segment = segment[: comp.start()]
-    words = list(_WORD.finditer(segment))
+    words = list(WORD_SPAN.finditer(segment))
     while words and words[0].group().lower() in table.object_words:
         words.pop(0)
     kept: list[re.Match[str]] = []
@@ -415,7 +414,7 @@ def _right_phrase(doc: _Text, table: _Table, position: int) -> tuple[int, int]:
 def _sentence_subject(doc: _Text, table: _Table, cue: _Cue, mentions: Sequence[Span]) -> tuple[int, int]:
     """The first mention or the capitalised first word of the cue's sentence, when it starts the sentence."""
     sentence = doc.sentence_start(cue.start)
-    first = _WORD.search(doc.text, sentence, cue.start)
+    first = WORD_SPAN.search(doc.text, sentence, cue.start)
     if first is None or doc.text[sentence : first.start()].strip():
         return cue.start, cue.start
     starting = [m for m in mentions if m.start == first.start() and m.end <= cue.start]
@@ -440,7 +439,7 @@ def _cue_speaker(doc: _Text, table: _Table, cue: _Cue, floor: int, mentions: Seq
         if earlier:  # "..., Spicer said, adding, “…”": the speaker of the sentence's cue
             first_cue = _Cue(sentence + earlier[-1].start, sentence + earlier[-1].end, "cue", earlier[-1].text)
             return _cue_speaker(doc, table, first_cue, floor, mentions)
-        first = _WORD.search(doc.text, sentence, cue.start)
+        first = WORD_SPAN.search(doc.text, sentence, cue.start)
         if first and first.group().lower() in table.pronouns:
             return first.start(), first.end()
         subjects = [m for m in mentions if sentence <= m.start and m.end <= cue.start]
@@ -472,7 +471,7 @@ def _cue_speaker(doc: _Text, table: _Table, cue: _Cue, floor: int, mentions: Seq
 
 
 def _words_between(text: str) -> int:
-    return len(_WORD.findall(text))
+    return len(WORD_SPAN.findall(text))
 
 
 def _direct_frames(doc: _Text, table: _Table, cues: list[_Cue], mentions: Sequence[Span]) -> list[_Frame]:
@@ -538,7 +537,7 @@ def _left_frame(doc: _Text, table: _Table, cues: list[_Cue], cue_starts: list[in
 
 def _ends_sentence(doc: _Text, content_end: int) -> bool:
     """Nothing but punctuation between the quote's closing mark and the end of its sentence."""
-    return not _WORD.search(doc.text, content_end + 1, doc.sentence_end(content_end + 1))
+    return not WORD_SPAN.search(doc.text, content_end + 1, doc.sentence_end(content_end + 1))
 
 
 def _right_frame(doc: _Text, table: _Table, cues: list[_Cue], cue_starts: list[int], q_start: int, q_end: int,
@@ -562,7 +561,7 @@ def _right_frame(doc: _Text, table: _Table, cues: list[_Cue], cue_starts: list[i
     if source[1] <= source[0] and not table.pro_drop:
         return None  # "the hacker known as “Guccifer,” stated": the quote is inside the speaker's phrase
     lead = doc.text[after : source[0] if source[1] <= cue.start and source[1] > source[0] else cue.start]
-    if _WORD.search(lead):
+    if WORD_SPAN.search(lead):
         return None  # the quote is part of a longer clause ("“Boots on the ground” would be appropriate, X said")
     return _Frame(cue, source, content, True)
 
@@ -592,7 +591,7 @@ def _indirect_frames(doc: _Text, table: _Table, cues: list[_Cue], mentions: Sequ
         ):
             frames.append(_Frame(cue, source, _trim(text, after + comp.end(), _content_end(cues, cue, end)), False))
             continue
-        opener = _WORD.match(rest.lstrip())
+        opener = WORD_SPAN.match(rest.lstrip())
         if cue.kind == "cue" and table.comma_clause and rest.lstrip().startswith(","):
             frames.append(_Frame(cue, source, _trim(text, after + rest.index(",") + 1, end), False))
             continue
@@ -685,7 +684,7 @@ def _speaker_of(doc: _Text, table: _Table, source: tuple[int, int], position: in
     start, end = source
     phrase = doc.text[start:end]
     context = normalize(doc.text[max(0, start - 40) : end])
-    words = [w.lower() for w in _WORD.findall(phrase)]
+    words = [w.lower() for w in WORD_SPAN.findall(phrase)]
     bare = _strip_determiner(phrase, words, table)
     overlapping = [m for m in mentions if m.start < end and start < m.end]
     people = [m for m in overlapping if m.type in _PERSONAL_TYPES]
@@ -710,7 +709,7 @@ def _speaker_of(doc: _Text, table: _Table, source: tuple[int, int], position: in
         return _Speaker(position, phrase, None, False, context)  # unresolved: "he", or no name at all
     if words and words[0] in table.plural_pronouns and len(words) == 1:
         return _Speaker(position, phrase, None, False, context)
-    capitalised = any(w[:1].isupper() for w in _WORD.findall(phrase))
+    capitalised = any(w[:1].isupper() for w in WORD_SPAN.findall(phrase))
     uncased = not any(ch.isupper() or ch.islower() for ch in phrase)  # Arabic script has no capitals
     indefinite = bool(words) and (words[0] in table.determiners or words[0] in _INDEFINITE)
     person = (capitalised and not indefinite) or (uncased and role is None)

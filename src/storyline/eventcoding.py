@@ -24,7 +24,7 @@ from itertools import pairwise
 from storyline.attribution import Span, attribute, recognised_spans
 from storyline.model import Action, Article, Entity, Mention, Quote
 from storyline.names import skeleton
-from storyline.normalize import normalize
+from storyline.normalize import WORD_SPAN, normalize
 from storyline.timeexpr import TimeExpression, time_expressions
 
 PLOVER = ("AGREE", "CONSULT", "SUPPORT", "COOPERATE", "AID", "REQUEST", "ACCUSE", "REJECT", "THREATEN",
@@ -63,7 +63,6 @@ MAX_PHRASE_WORDS = 8
 # Characters before a cue searched for a negation ("did not attack").
 NEGATION_WINDOW = 16
 
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 # "PARIS, Jun 3 (AFP) - ", "BOGOTA - ", "-- TITLE - ": a dateline or kicker before the sentence.
 _DATELINE = re.compile(r"\s*(?:--\s*)?[A-ZÁÉÍÓÚÑ]{2,}[^\n]{0,40}?(?:\([A-Z]{2,5}\))?\s+[-—–]{1,2}\s+")
 _BOUNDARY = re.compile(r"[,;:()\[\]\"“”«»„|\n.!?؟]|\s[-—–]\s")
@@ -190,7 +189,7 @@ def _phrase_before(text: str, table: _Table, position: int) -> tuple[int, int]:
     if cut:
         segment_start += cut[-1]
         segment = text[segment_start:position]
-    words = list(_WORD.finditer(segment))
+    words = list(WORD_SPAN.finditer(segment))
     kept: list[re.Match[str]] = []
     for index in range(len(words) - 1, -1, -1):
         word = words[index]
@@ -213,7 +212,7 @@ def _phrase_after(text: str, table: _Table, position: int) -> tuple[int, int]:
     boundary = _BOUNDARY.search(segment)
     if boundary:
         segment = segment[: boundary.start()]
-    words = list(_WORD.finditer(segment))
+    words = list(WORD_SPAN.finditer(segment))
     while words and normalize(words[0].group()) in table.prepositions:
         words.pop(0)
     kept: list[re.Match[str]] = []
@@ -233,7 +232,7 @@ def _subject(text: str, table: _Table, position: int) -> tuple[int, int]:
     dateline = _DATELINE.match(text, start, position)
     if dateline:
         start = dateline.end()
-    words = list(_WORD.finditer(text, start, position))
+    words = list(WORD_SPAN.finditer(text, start, position))
     kept: list[re.Match[str]] = []
     for word in words:
         folded = normalize(word.group())
@@ -248,7 +247,7 @@ def _subject(text: str, table: _Table, position: int) -> tuple[int, int]:
 
 
 def _strip_function_words(text: str, table: _Table, span: tuple[int, int]) -> tuple[int, int]:
-    words = [w for w in _WORD.finditer(text, span[0], span[1])]
+    words = [w for w in WORD_SPAN.finditer(text, span[0], span[1])]
     while words and normalize(words[0].group()) in table.prepositions:
         words.pop(0)
     if not any(len(w.group()) >= MIN_CONTENT_LETTERS for w in words):
@@ -262,7 +261,7 @@ def _verb_first_subject(text: str, phrase: tuple[int, int], mentions: Sequence[S
     starting = [m for m in mentions if m.start == phrase[0] and m.end <= phrase[1]]
     if starting:
         return phrase[0], max(m.end for m in starting)
-    words = list(_WORD.finditer(text, phrase[0], phrase[1]))
+    words = list(WORD_SPAN.finditer(text, phrase[0], phrase[1]))
     end = words[0].end()
     if words[0].group().endswith(("ون", "ين")):
         return phrase[0], end  # a sound plural heads no construct: "مسلحون | القرية"
@@ -297,7 +296,7 @@ def _previous_words(text: str, position: int, count: int) -> list[str]:
     cut = [m.end() for m in _BOUNDARY.finditer(segment)]
     if cut:
         segment = segment[cut[-1] :]
-    return [normalize(w.group()) for w in _WORD.finditer(segment)][-count:]
+    return [normalize(w.group()) for w in WORD_SPAN.finditer(segment)][-count:]
 
 
 def _finite(text: str, table: _Table, match: re.Match[str], klass: str) -> bool:
@@ -311,7 +310,7 @@ def _finite(text: str, table: _Table, match: re.Match[str], klass: str) -> bool:
     previous = _previous_words(text, match.start(), 1)
     if previous and previous[0] in table.nonfinite_markers:
         return False
-    following = _WORD.match(text, match.end() + len(text[match.end() :]) - len(text[match.end() :].lstrip()))
+    following = WORD_SPAN.match(text, match.end() + len(text[match.end() :]) - len(text[match.end() :].lstrip()))
     # "protests of farmers" (a transitive verb may take "of": "accused of")
     return not (klass in INTRANSITIVE and following is not None and normalize(following.group()) in table.of)
 
@@ -326,7 +325,7 @@ def _hypothetical(text: str, table: _Table, position: int) -> bool:
 def _of_phrase(text: str, table: _Table, position: int) -> tuple[int, int] | None:
     """The actor of a noun cue in an "of" phrase right after it ("protests of farmers", "protesta de los
     vecinos"), None when the noun is not followed by one."""
-    following = _WORD.match(text, position + len(text[position:]) - len(text[position:].lstrip()))
+    following = WORD_SPAN.match(text, position + len(text[position:]) - len(text[position:].lstrip()))
     if following is None or normalize(following.group()) not in table.of:
         return None
     span = _strip_function_words(text, table, _phrase_after(text, table, following.end()))
@@ -363,15 +362,15 @@ def code(text: str, lang: str, mentions: Sequence[Span] | None = None) -> list[C
         background = bool(set(_previous_words(text, match.start(), 2)) & table.background)
         before = _phrase_before(text, table, match.start())
         after = _phrase_after(text, table, match.end())
-        inner = list(_WORD.finditer(text, match.start(), match.end()))
+        inner = list(WORD_SPAN.finditer(text, match.start(), match.end()))
         if participant:  # what follows is what the participants did, not a target
             actor, target = _group_phrase(text, table, match), (match.end(), match.end())
         elif table.verb_first and len(inner) > 2 and not table.cue.fullmatch(text, inner[1].start(), match.end()):
             # the subject inside the cue ("أطلقت الشرطة النار"), not a fixed phrase ("وقف إطلاق النار")
             actor, target = (inner[1].start(), inner[-2].end()), after
-        elif table.verb_first and len(_WORD.findall(text, before[0], before[1])) >= 2:
+        elif table.verb_first and len(WORD_SPAN.findall(text, before[0], before[1])) >= 2:
             # a noun after "verb subject" ("نظم الأطباء اعتصاما"): the subject of that verb
-            second = list(_WORD.finditer(text, before[0], before[1]))[1]
+            second = list(WORD_SPAN.finditer(text, before[0], before[1]))[1]
             actor, target = (second.start(), before[1]), after
         elif table.verb_first and after[1] > after[0]:
             actor = _verb_first_subject(text, after, spans)
@@ -464,7 +463,7 @@ def _clip(text: str, span: tuple[int, int], limit: int) -> tuple[int, int]:
     """A phrase cut before the next action cue ("la protesta de los trabajadores | paralizó el puerto")."""
     if not span[0] < limit < span[1]:
         return span
-    words = list(_WORD.finditer(text, span[0], limit))
+    words = list(WORD_SPAN.finditer(text, span[0], limit))
     return (span[0], words[-1].end()) if words else (span[0], span[0])
 
 
@@ -476,7 +475,7 @@ def _agent(text: str, table: _Table, match: re.Match[str]) -> tuple[int, int] | 
     segment = text[match.end() : match.end() + 120]
     boundary = _BOUNDARY.search(segment)
     segment = segment[: boundary.start()] if boundary else segment
-    for word in _WORD.finditer(segment):
+    for word in WORD_SPAN.finditer(segment):
         if normalize(word.group()) in table.agent:
             span = _strip_function_words(text, table, _phrase_after(text, table, match.end() + word.end()))
             return span if span[1] > span[0] else None

@@ -17,6 +17,10 @@ _PUNCT_FOLD = str.maketrans(
      "–": "-", "—": "-", "‐": "-", "−": "-", "\u00a0": " "}
 )
 WORD = re.compile(r"\w+", re.UNICODE)
+# A word with its inner hyphens and apostrophes ("al-Maliki", "O'Brien"), for spans that name things.
+WORD_SPAN = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
+ARABIC = re.compile(r"[\u0600-\u06ff]")
+CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
 
 def normalize(text: str) -> str:

@@ -40,7 +40,7 @@ from storyline.names import (
     skeleton,
     translit_logprob,
 )
-from storyline.normalize import normalize, strip_accents
+from storyline.normalize import ARABIC, CYRILLIC, WORD_SPAN, normalize, strip_accents
 
 # Locales whose CLDR territory names feed the place gazetteer: the six product languages and the Slavic
 # languages of the BSNLP benchmark.
@@ -117,12 +117,9 @@ _CAPITALISED = re.compile(
     re.UNICODE,
 )
 _LOWER_WORD = re.compile(r"(?<![\w.-])[^\W\d_A-Z\u0400-\u042f][^\W\d_]*(?![\w.-])")
-_WORD_SPAN = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 # A sentence starts after end punctuation, a line break or a dash, maybe with an opening quote ("„Víme").
 _SENTENCE_START = re.compile(r"(?:^|[.!?؟:…\"”“»]\s*|\n\s*|[-–—]\s+)[\"'«“„(\[]?$")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3]+")
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _VOWEL_END = re.compile(r"[aeiouy]$")
 # Case endings of Slavic names, longest first: removed from each word of an inflecting language's name key.
 _SLAVIC_ENDINGS = tuple(sorted(
@@ -202,7 +199,7 @@ def _gazetteer() -> tuple[dict[str, _Known], dict[str, tuple[_Known, int]]]:
     clashes: set[str] = set()
     for form, entry in known.items():
         stem = _stem(form)
-        if len(stem) >= MIN_STEM and not _ARABIC.search(form):
+        if len(stem) >= MIN_STEM and not ARABIC.search(form):
             if stem in stems and stems[stem][0] != entry:
                 clashes.add(stem)
             stems[stem] = (entry, min(len(form), stems[stem][1] if stem in stems else len(form)))
@@ -327,7 +324,7 @@ def _lookup_exact(surface: str) -> tuple[_Known | None, bool]:
     found = known.get(form)
     if found is not None:
         return found, True
-    if _ARABIC.search(form):
+    if ARABIC.search(form):
         for prefix in ("", *_ARABIC_PREFIXES):
             rest = form[len(prefix):] if form.startswith(prefix) else None
             if prefix == "ل" and form.startswith("لل"):
@@ -355,7 +352,7 @@ def _prefix_index() -> dict[tuple[str, ...], list[tuple[tuple[str, ...], _Known]
     index: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Known]]] = defaultdict(list)
     for form, entry in _gazetteer()[0].items():
         words = tuple(strip_accents(form).split())
-        if not _ARABIC.search(form) and all(len(w) >= INFLECTED_PREFIX for w in words):
+        if not ARABIC.search(form) and all(len(w) >= INFLECTED_PREFIX for w in words):
             index[tuple(w[:INFLECTED_PREFIX] for w in words)].append((words, entry))
     return index
 
@@ -406,7 +403,7 @@ def recognise(text: str, lang: str | None = None, lower: frozenset[str] | None =
     phrases = _phrase_spans(text, lang, spans, lower)
     spans = [s for s in spans if not _overlaps(s, [(p.start, p.end) for p in phrases])] + phrases
     spans += _capitalised_spans(text, lang, [(s.start, s.end) for s in spans], lower)
-    if _ARABIC.search(text):
+    if ARABIC.search(text):
         taken = [(s.start, s.end) for s in spans]
         spans += [s for s in _role_spans(text, lang) if not _overlaps(s, taken)]
     spans = sorted(spans, key=lambda s: s.start)
@@ -439,14 +436,14 @@ def _overlaps(span: _Span, taken: Iterable[tuple[int, int]]) -> bool:
 
 
 def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Span]:
-    words = list(_WORD_SPAN.finditer(text))
+    words = list(WORD_SPAN.finditer(text))
     spans: list[_Span] = []
     index = 0
     while index < len(words):
         for size in range(min(MAX_NGRAM, len(words) - index), 0, -1):
             start, end = words[index].start(), words[index + size - 1].end()
             surface = text[start:end]
-            if size == 1 and not _ARABIC.search(surface) and not surface[:1].isupper():
+            if size == 1 and not ARABIC.search(surface) and not surface[:1].isupper():
                 entry = _lookup(surface)  # "brexitu": inflected forms too
                 if entry is None or not entry.lowercase:
                     continue  # a lower-case Latin/Cyrillic word is a common word ("union")
@@ -478,7 +475,7 @@ def _country_stems() -> dict[str, _Known]:
     stems: dict[str, _Known] = {}
     clashes: set[str] = set()
     for form, entry in _gazetteer()[0].items():
-        if entry.type != "LOC" or entry.city or " " in form or _ARABIC.search(form):
+        if entry.type != "LOC" or entry.city or " " in form or ARABIC.search(form):
             continue
         form = strip_accents(form)
         for stem in {form[:-1], re.sub(r"[aeiouyаеиоуыэюяёєіїъь]+$", "", form)}:
@@ -497,7 +494,7 @@ def _demonym_spans(text: str, lang: str | None) -> list[_Span]:
         return []
     stems = _country_stems()
     spans: list[_Span] = []
-    for match in _WORD_SPAN.finditer(text):
+    for match in WORD_SPAN.finditer(text):
         word = strip_accents(match.group().casefold())
         for cut in range(MIN_DEMONYM_STEM, len(word)):
             if word[cut:] in endings and word[:cut] in stems:
@@ -517,7 +514,7 @@ def _adjectival(surface: str, lower: frozenset[str]) -> bool:
 def _name_before(text: str, words: list[re.Match[str]], index: int) -> bool:
     """The word before words[index] is a capitalised name word of the same phrase (not a title, function
     word, sentence start or place), so the two make one name."""
-    if index == 0 or _ARABIC.search(words[index].group()):
+    if index == 0 or ARABIC.search(words[index].group()):
         return False
     before = words[index - 1]
     form = before.group()
@@ -525,7 +522,7 @@ def _name_before(text: str, words: list[re.Match[str]], index: int) -> bool:
         return False
     if _starts_sentence(text, before.start()) or form.isupper():
         return False
-    if bool(_CYRILLIC.search(form)) != bool(_CYRILLIC.search(words[index].group())):
+    if bool(CYRILLIC.search(form)) != bool(CYRILLIC.search(words[index].group())):
         return False
     words_ = _words(None)
     return not (form in words_.function or form.casefold() in words_.titles or _lookup(form) is not None)
@@ -627,7 +624,7 @@ def _by_script(text: str, start: int, end: int) -> list[tuple[int, int]]:
     pieces: list[tuple[int, int]] = []
     piece_start, script = start, None
     for word in re.finditer(r"\S+", text[start:end]):
-        here = "cyr" if _CYRILLIC.search(word.group()) else "lat"
+        here = "cyr" if CYRILLIC.search(word.group()) else "lat"
         if script is not None and here != script:
             pieces.append((piece_start, start + word.start()))
             piece_start = start + word.start()
@@ -797,7 +794,7 @@ def _token_key(token: str, lang: str | None) -> str:
                 roman = roman[: -len(ending)]
                 break
         return skeleton(roman) or roman
-    if _ARABIC.search(token):
+    if ARABIC.search(token):
         return skeleton(token)
     return (skeleton(token) or roman) + ("~" if _VOWEL_END.search(roman) else "")
 
@@ -880,9 +877,9 @@ def _same_ending(own: str, target_last: str, lang: str | None) -> bool:
 
 def _lang_of(surface: str, lang: str | None) -> str | None:
     """Latin names quoted in a Cyrillic-language article keep their spelling rules; Arabic has its own."""
-    if _ARABIC.search(surface):
+    if ARABIC.search(surface):
         return "ar"
-    if lang in INFLECTING and not _CYRILLIC.search(surface) and lang in {"ru", "uk", "bg"}:
+    if lang in INFLECTING and not CYRILLIC.search(surface) and lang in {"ru", "uk", "bg"}:
         return "en"
     return lang
 
@@ -901,7 +898,7 @@ def _surname_index(docs: list[_Doc]) -> dict[str, set[str]]:
 
 def _learn_in_arabic(docs: list[_Doc], full: dict[str, Counter[str]]) -> None:
     """Find the batch's persons in Arabic articles by skeleton, checked by the transliteration model."""
-    arabic_docs = [d for d in docs if _ARABIC.search(d.text)]
+    arabic_docs = [d for d in docs if ARABIC.search(d.text)]
     if not arabic_docs:
         return
     names: dict[str, str] = {}  # skeleton of the whole name -> a Latin/Cyrillic surface
@@ -949,7 +946,7 @@ def _learn_in_arabic(docs: list[_Doc], full: dict[str, Counter[str]]) -> None:
     # Arabic names from role patterns join a Latin person with the same skeleton.
     for doc in arabic_docs:
         for span in doc.spans:
-            if span.type == "PER" and span.key.startswith("n:") and _ARABIC.search(span.text):
+            if span.type == "PER" and span.key.startswith("n:") and ARABIC.search(span.text):
                 whole = skeleton(span.text)
                 if whole in keys and _plausible(span.text, names[whole]):
                     span.key = keys[whole]
@@ -962,9 +959,9 @@ def _canonical_key(key: str, full: dict[str, Counter[str]]) -> str:
 
 def _plausible(arabic: str, latin: str) -> bool:
     """The learned model finds `latin` a likely spelling of the Arabic `arabic` (mean log-prob per letter)."""
-    if _ARABIC.search(latin):
+    if ARABIC.search(latin):
         return skeleton(arabic) == skeleton(latin)
-    letters = sum(1 for c in arabic if _ARABIC.match(c))
+    letters = sum(1 for c in arabic if ARABIC.match(c))
     return letters > 0 and translit_logprob(arabic, latin) / letters >= MIN_TRANSLIT_PER_LETTER
 
 
@@ -1069,13 +1066,13 @@ def match_names(queries: list[str], candidates: list[str], k: int = 10) -> list[
     latin = [latin_key(c) for c in candidates]
     roman = [romanise(c) for c in candidates]
     skeletons = [skeleton(c) for c in candidates]
-    arabic_candidates = [bool(_ARABIC.search(c)) for c in candidates]
+    arabic_candidates = [bool(ARABIC.search(c)) for c in candidates]
     results: list[list[tuple[str, float]]] = []
     for query in queries:
-        if _ARABIC.search(query):
+        if ARABIC.search(query):
             block = process.extract(learned_romanisation(query), latin, scorer=fuzz.ratio,
                                     limit=min(MATCH_BLOCK, len(candidates)))
-            letters = max(1, sum(1 for c in query if _ARABIC.match(c)))
+            letters = max(1, sum(1 for c in query if ARABIC.match(c)))
             scored = []
             for _, _, index in block:
                 if arabic_candidates[index]:

@@ -36,7 +36,7 @@ from typing import Any
 from anyascii import anyascii
 
 from storyline.names import skeleton
-from storyline.normalize import WORD, normalize
+from storyline.normalize import ARABIC, CYRILLIC, WORD, normalize
 
 Vector = dict[str, float]
 
@@ -81,8 +81,6 @@ TITLE_WEIGHT = 2
 _CAPITAL = re.compile(r"\b[A-ZÀ-ÞĀ-ſА-ЯЁІЇЄҐ][\w'-]{2,}", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
-_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _MOJIBAKE = re.compile(r"[ÃÂÅÄ][\x80-\xbf\u0100-\u017f\u2018-\u203a]")
 
 FEATURES = (
@@ -329,7 +327,7 @@ def _stems(words: list[str], lang: str | None) -> list[str]:
 
 def script_of(text: str) -> str:
     sample = text[:400]
-    for name, pattern in (("han", _HAN), ("arabic", _ARABIC), ("cyrillic", _CYRILLIC)):
+    for name, pattern in (("han", _HAN), ("arabic", ARABIC), ("cyrillic", CYRILLIC)):
         if len(pattern.findall(sample)) > len(sample) / 10:
             return name
     return "latin"
