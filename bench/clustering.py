@@ -20,6 +20,7 @@ Figures:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gzip
 import json
 import random
@@ -164,12 +165,10 @@ def base_profiles(count: int) -> list[relatedness.Profile]:
 
 def edited(base: relatedness.Profile, rng: random.Random, serial: int) -> relatedness.Profile:
     """A small edit of a real article: a tenth of its words dropped, one new figure."""
-    words = {w: v for w, v in base.words.items() if rng.random() > 0.1}
-    return relatedness.Profile(
-        lang=base.lang, script=base.script, words=words, title=base.title, grams=base.grams, rare=base.rare,
-        lead=base.lead, surface=base.surface, months=base.months, keys=base.keys, places=base.places,
-        numbers=base.numbers | {str(100 + serial % 9000)}, length=base.length, title_grams=base.title_grams,
-        names=base.names)
+    return dataclasses.replace(
+        base, words={w: v for w, v in base.words.items() if rng.random() > 0.1},
+        prefixes={p: v for p, v in base.prefixes.items() if rng.random() > 0.1},
+        numbers=base.numbers | {str(100 + serial % 9000)})
 
 
 def rss_bytes() -> int:

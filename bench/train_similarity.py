@@ -34,7 +34,7 @@ OUTPUT = ROOT / "src" / "storyline" / "data" / "similarity_model.json"
 # 12-20 pairs (boosting) and 32-64 leaves of 50-100 trees (randomised trees, bounded so the JSON stays small).
 TREES = dict(n_estimators=300, max_depth=3, learning_rate=0.04, subsample=0.8, min_samples_leaf=12,
              random_state=0)
-RANDOM_TREES = dict(n_estimators=50, max_leaf_nodes=64, min_samples_leaf=5, max_features=0.5, random_state=0)
+RANDOM_TREES = dict(n_estimators=100, max_leaf_nodes=128, min_samples_leaf=3, max_features=0.5, random_state=0)
 # Weight of the boosted trees in the average (the randomised trees get the rest).
 BOOSTED_WEIGHT = 0.5
 FOLDS = 5
@@ -42,6 +42,9 @@ FOLDS = 5
 IDF_TERMS = 3000
 # Languages need this many training texts for a prior of their own.
 MIN_LANGUAGE_TEXTS = 20
+# Cross-language prefixes in fewer training texts than this share the table's top weight (keeps the table
+# to ~10k entries).
+MIN_PREFIX_TEXTS = 3
 IDF_OUTPUT = OUTPUT.with_name("similarity_model_idf.json")
 SAME_STORY = 2.0  # overall ratings at or below this are "same story" (1 very similar, 2 somewhat similar)
 
@@ -56,8 +59,10 @@ def load() -> list[dict[str, Any]]:
 
 
 def idf_prior(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """Per detected language, IDF of its commonest stems over the distinct training texts; "" holds the
-    weight of every rarer stem."""
+    """Per detected language, IDF of its commonest stems over the distinct training texts, and under
+    relatedness.ANY_LANGUAGE and relatedness.SKELETONS the IDF of cross-language prefixes and skeleton keys
+    over all texts; "" holds the weight of every
+    rarer stem or prefix."""
     texts: dict[tuple[str, str], str] = {}
     for row in rows:
         texts[(row["id1"], row["det1"])] = row["text1"]
@@ -74,6 +79,15 @@ def idf_prior(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
             common = counts.most_common(IDF_TERMS)
             prior[lang] = {term: round(math.log((1 + n) / (1 + df)) + 1, 2) for term, df in common}
             prior[lang][""] = round(math.log((1 + n) / 2) + 1, 2)
+    n = len(texts)
+    for name, keys in ((relatedness.ANY_LANGUAGE, relatedness.prefixes),
+                       (relatedness.SKELETONS, relatedness.skeleton_keys)):
+        shared: Counter[str] = Counter()
+        for text in texts.values():
+            shared.update(set(keys(text[:relatedness.MAX_CHARS])))
+        prior[name] = {k: round(math.log((1 + n) / (1 + df)) + 1, 2)
+                       for k, df in sorted(shared.items()) if df >= MIN_PREFIX_TEXTS}
+        prior[name][""] = round(math.log((1 + n) / 2) + 1, 2)
     return prior
 
 

@@ -95,8 +95,11 @@ class Group:
     lead: Counter[str] = field(default_factory=Counter)
     surface: Counter[str] = field(default_factory=Counter)
     title_grams: Counter[str] = field(default_factory=Counter)
+    prefixes: Counter[str] = field(default_factory=Counter)
+    prefix_lead: Counter[str] = field(default_factory=Counter)
+    prefix_title: Counter[str] = field(default_factory=Counter)
+    skeletons: Counter[str] = field(default_factory=Counter)
     keys: Counter[str] = field(default_factory=Counter)
-    names: Counter[str] = field(default_factory=Counter)
     places: Counter[str] = field(default_factory=Counter)
     numbers: Counter[str] = field(default_factory=Counter)
     months: Counter[int] = field(default_factory=Counter)
@@ -114,12 +117,15 @@ class Group:
                                       (self.grams, item.grams, EVENT_GRAMS), (self.rare, item.rare, EVENT_WORDS),
                                       (self.lead, item.lead, EVENT_WORDS),
                                       (self.surface, item.surface, EVENT_WORDS),
-                                      (self.title_grams, item.title_grams, EVENT_KEYS)):
+                                      (self.title_grams, item.title_grams, EVENT_KEYS),
+                                      (self.prefixes, item.prefixes, EVENT_WORDS),
+                                      (self.prefix_lead, item.prefix_lead, EVENT_WORDS),
+                                      (self.prefix_title, item.prefix_title, EVENT_KEYS),
+                                      (self.skeletons, item.skeletons, EVENT_WORDS)):
             pooled.update(vector)
             _trim(pooled, limit)
         for counter, keys, limit in ((self.keys, item.keys, EVENT_KEYS), (self.places, item.places, EVENT_KEYS),
-                                     (self.numbers, item.numbers, EVENT_NUMBERS),
-                                     (self.names, item.names, EVENT_KEYS)):
+                                     (self.numbers, item.numbers, EVENT_NUMBERS)):
             counter.update(sorted(keys))  # sorted: set order varies between runs, trimming must not
             _trim(counter, limit)
         self.months.update(item.months)
@@ -144,7 +150,8 @@ class Group:
                 surface=_unit(self.surface),
                 months=frozenset(self.months), keys=frozenset(self.keys), places=frozenset(self.places),
                 numbers=frozenset(self.numbers), length=self.length, title_grams=_unit(self.title_grams),
-                names=frozenset(self.names))
+                prefixes=_unit(self.prefixes), prefix_lead=_unit(self.prefix_lead),
+                prefix_title=_unit(self.prefix_title), skeletons=_unit(self.skeletons))
         pooled = self._pooled
         if lang in self.langs and lang != pooled.lang:
             pooled = Profile(**{**{f: getattr(pooled, f) for f in Profile.__slots__}, "lang": lang})
