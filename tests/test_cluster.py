@@ -63,9 +63,10 @@ def test_sample_corpus_stories_exact_and_events_close(tmp_path: Path) -> None:
     truth = {a: CORPUS_EVENTS.get(a, a[:2]) for a in result.event_of}
     stories = {a: result.story_of[e] for a, e in result.event_of.items()}
     assert _groups(stories) == _groups({a: t[0] for a, t in truth.items()})
-    # Events: A1/A2 and B1/B2 share people and places and most texts carry no date, so they are only
-    # partly told apart (bench/clustering.py prints the figure); this floor guards against regressions.
-    assert pair_f1(truth, result.event_of) >= 0.55
+    # Events: A1/A2 and B1/B2 share people and places and several texts carry no date; undated articles
+    # stream beside the dated event they most resemble, and only the Arabic A1 report stays apart
+    # (bench/clustering.py prints the BCubed figure). This floor guards against regressions.
+    assert pair_f1(truth, result.event_of) >= 0.9
 
 
 def _article(id_: str, title: str, text: str, day: int | None = None) -> Article:
@@ -85,6 +86,19 @@ def test_articles_of_one_event_join_and_other_events_stay_apart() -> None:
     again = clusterer.add(_article("p2", PORT[0] + " again", PORT[1], day=1), anchors={"e:reinholt"})
     quake = clusterer.add(_article("q1", *QUAKE, day=1))
     assert first == again != quake
+
+
+def test_undated_articles_join_their_event_even_after_its_window_closed_in_the_stream() -> None:
+    # The quake event (day 0) has closed by the time a day-9 event streams past; undated reports of the quake
+    # still join it, rather than forming an event of their own at the end of the stream.
+    dated = [_article("q1", *QUAKE, day=0), _article("q2", QUAKE[0] + " (update)", QUAKE[1], day=0),
+             _article("p1", *PORT, day=9)]
+    undated = [_article("q3", "Izmir earthquake: 12 dead, 246 injured", QUAKE[1]),
+               _article("p2", "Marsaxlokk dock strike continues", PORT[1])]
+    result = cluster_all(dated + undated, [])
+    assert result.event_of["q3"] == result.event_of["q1"] == result.event_of["q2"]
+    assert result.event_of["p2"] == result.event_of["p1"] != result.event_of["q1"]
+    assert all(a.published is None for a in undated)  # a position in the stream, not a made-up date
 
 
 def test_events_outside_the_window_are_not_joined_and_leave_the_index() -> None:

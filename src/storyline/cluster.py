@@ -183,7 +183,9 @@ class Clustering:
 class OnlineClusterer:
     """Assign articles to events one at a time; candidates come from an inverted index of event features."""
 
-    def __init__(self) -> None:
+    def __init__(self, expire: bool = True) -> None:
+        """`expire=False` keeps every event open whatever the dates (a batch looking back at all events)."""
+        self.expire = expire
         self.events: dict[str, Group] = {}
         self.index: dict[str, set[str]] = defaultdict(set)
         self.event_of: dict[str, str] = {}
@@ -195,22 +197,23 @@ class OnlineClusterer:
         self.story_of: dict[str, str] = {}
 
     def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
-            segments: bool = True) -> str:
+            segments: bool = True, when: datetime | None = None) -> str:
         """Place one article; returns its event id. `entity_keys` are its resolved entity ids, `anchors` the
-        ones that tell events of one story apart (people)."""
+        ones that tell events of one story apart (people); `when` overrides the publication date as the
+        article's time in the stream."""
+        when = when or article.published
         split = self._split(article) if segments else None
         text = f"{article.title}\n{article.text}" if split is None else split[0]
         item = relatedness.profile(text, article.lang)
         item.keys = item.keys | frozenset(entity_keys)
         people = frozenset(anchors)
-        event_id = self.place(article.id, item, article.published, people | _number_marks(item),
-                              article.duplicate_of)
+        event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of)
         if split is not None:
             # The main event is the one of the headline and first half (news leads with its main story);
             # the second half may add the article to another open event, never open one of its own.
             tail = relatedness.profile("\n" + split[1], article.lang)
             tail.keys = tail.keys | frozenset(entity_keys)
-            found = self.best(tail, article.published, people | _number_marks(tail), exclude=event_id)
+            found = self.best(tail, when, people | _number_marks(tail), exclude=event_id)
             if found:
                 self.related[found[0].id].append(article.id)
         return event_id
@@ -290,7 +293,7 @@ class OnlineClusterer:
 
     def _expire(self, now: datetime | None) -> None:
         """Close the events whose window has passed: out of the index, into a story, state dropped."""
-        if now is None:
+        if now is None or not self.expire:
             return
         for event_id in list(self._open):  # oldest last article first: stop at the first still open
             event = self.events[event_id]
@@ -399,14 +402,46 @@ def _number_marks(item: Profile) -> frozenset[str]:
 
 
 def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention]) -> Clustering:
-    """Group articles into events, events into stories, and record second-topic segments."""
-    ordered = sorted(articles, key=lambda a: (a.published is None, a.published or datetime.min, a.id))
+    """Group articles into events, events into stories, and record second-topic segments.
+
+    Articles stream in date order; an undated one streams at the date of the dated event it most likely
+    belongs to (see `undated_positions`), so it meets that event while it is still open instead of after
+    every window has closed.
+    """
     keys = entity_keys(mentions)
     people = entity_keys(mentions, ANCHOR_TYPES)
+    position = undated_positions(articles, keys, people)
+
+    def when(article: Article) -> datetime | None:
+        return article.published or position.get(article.id)
+
+    ordered = sorted(articles, key=lambda a: (when(a) is None, when(a) or datetime.min, a.published is None, a.id))
     clusterer = OnlineClusterer()
     for article in ordered:
-        clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()))
+        clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()), when=when(article))
     return clusterer.finish()
+
+
+def undated_positions(articles: Sequence[Article], keys: Mapping[str, set[str]],
+                      people: Mapping[str, set[str]]) -> dict[str, datetime]:
+    """Where in time each undated article belongs: the last date of the dated event it would join, found by
+    clustering the dated articles with no window and asking for the best event of each undated one. Only a
+    position in the stream: the article's publication date stays unknown."""
+    dated = sorted((a for a in articles if a.published is not None), key=lambda a: (a.published, a.id))
+    undated = [a for a in articles if a.published is None]
+    if not dated or not undated:
+        return {}
+    clusterer = OnlineClusterer(expire=False)
+    for article in dated:
+        clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()), segments=False)
+    positions = {}
+    for article in undated:
+        item = relatedness.profile(f"{article.title}\n{article.text}", article.lang)
+        item.keys = item.keys | frozenset(keys.get(article.id, ()))
+        found = clusterer.best(item, None, frozenset(people.get(article.id, ())) | _number_marks(item))
+        if found and found[0].last is not None:
+            positions[article.id] = found[0].last
+    return positions
 
 
 def cluster(articles: Sequence[Article], mentions: Sequence[Mention]) -> tuple[dict[str, str], dict[str, str]]:
