@@ -64,6 +64,9 @@ EVENT_NUMBERS = 16
 # per article at most (those sharing most features). Postings longer than MAX_POSTING belong to features
 # too common to select candidates (a country in every article), so they are not read: the cost per
 # article stays bounded however many events are open.
+# Pooled event profiles kept built at once (the events scored most recently): an open event's pooled
+# profile is as large as its counters, and most events of a stream are not candidates again soon.
+WARM_EVENTS = 500
 QUERY_WORDS = 12
 QUERY_KEYS = 12
 MAX_CANDIDATES = 8
@@ -191,6 +194,7 @@ class OnlineClusterer:
         self.event_of: dict[str, str] = {}
         self.related: dict[str, list[str]] = defaultdict(list)
         self._open: dict[str, None] = {}  # events still in the index (insertion-ordered set)
+        self._warm: dict[str, None] = {}  # events whose pooled profile is built, least recently scored first
         self.anchor_df: Counter[str] = Counter()
         self.seen = 0
         self.stories = StoryGrouper()
@@ -261,6 +265,7 @@ class OnlineClusterer:
                       if event_id != exclude and self.events[event_id].within(when, EVENT_WINDOW_DAYS)]
         candidates = candidates[:MAX_CANDIDATES]
         probabilities = relatedness.score_many(item, [event.profile(item.lang) for event in candidates])
+        self._keep_warm(candidates)
         weights = {a: math.log(1 + self.seen / max(1, self.anchor_df[a])) for a in anchors}
         total = sum(weights.values())
         best, best_score = None, 1.0  # scores are relative to their threshold
@@ -275,6 +280,17 @@ class OnlineClusterer:
             if combined >= best_score:
                 best, best_score = event, combined
         return (best, best_score) if best else None
+
+    def _keep_warm(self, scored: list[Group]) -> None:
+        """Drop the pooled profiles of the events scored least recently beyond WARM_EVENTS."""
+        for event in scored:
+            self._warm.pop(event.id, None)
+            self._warm[event.id] = None
+        while len(self._warm) > WARM_EVENTS:
+            cold = next(iter(self._warm))
+            del self._warm[cold]
+            if cold in self.events:
+                self.events[cold]._pooled = None
 
     def _split(self, article: Article) -> tuple[str, str] | None:
         """(headline + first half, second half) when the second half's words diverge from the first's."""
