@@ -72,6 +72,17 @@ def test_exit_status_is_nonzero_when_nothing_was_processed(tmp_path: Path) -> No
     assert misuse.value.code == 2
 
 
+def test_a_similarity_model_or_embedder_that_cannot_load_is_a_usage_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "one.txt").write_text("Headline\nSome text of an article.", encoding="utf-8")
+    db = str(tmp_path / "s.db")
+    assert main(["digest", str(tmp_path / "one.txt"), "--db", db, "--embedder", str(tmp_path / "nomodel")]) == 2
+    assert "nomodel: not a local model directory" in capsys.readouterr().err
+    assert main(["digest", str(tmp_path / "one.txt"), "--db", db,
+                 "--similarity-model", str(tmp_path / "none.json")]) == 2
+    assert "none.json: not a storyline similarity model" in capsys.readouterr().err
+
+
 def test_stories_show_search_and_export_read_the_store(
     small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

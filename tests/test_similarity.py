@@ -79,10 +79,13 @@ def test_sentence_transformer_embedder_refuses_a_missing_path(tmp_path: Path) ->
         SentenceTransformerEmbedder(tmp_path / "absent")
 
 
-@pytest.mark.skipif(importlib.util.find_spec("sentence_transformers") is None
-                    or importlib.util.find_spec("torch") is None,
-                    reason="sentence-transformers and torch are the optional [neural] extra, not installed here")
-def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Path) -> None:
+NEURAL = pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None or importlib.util.find_spec("torch") is None,
+    reason="sentence-transformers and torch are the optional [neural] extra, not installed here")
+
+
+def _tiny_model(directory: Path) -> Path:
+    """A one-layer BERT sentence-transformers model with a ten-word vocabulary, saved under `directory`."""
     from sentence_transformers import SentenceTransformer
 
     try:  # sentence-transformers 6 moved the building blocks; older releases keep them in `models`
@@ -92,38 +95,66 @@ def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Pa
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "dam", "deal", "water", "quake", "izmir"]
-    (tmp_path / "vocab.txt").write_text("\n".join(vocabulary), encoding="utf-8")
-    tokenizer = BertTokenizerFast(vocab_file=str(tmp_path / "vocab.txt"))
+    (directory / "vocab.txt").write_text("\n".join(vocabulary), encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(directory / "vocab.txt"))
     config = BertConfig(vocab_size=len(vocabulary), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                         intermediate_size=32, max_position_embeddings=64)
-    base = tmp_path / "base"
+    base = directory / "base"
     BertModel(config).save_pretrained(base)
     tokenizer.save_pretrained(base)
     word = models.Transformer(str(base))
     dimension = getattr(word, "get_embedding_dimension", None) or word.get_word_embedding_dimension
     model = SentenceTransformer(modules=[word, models.Pooling(dimension())])
-    model.save(str(tmp_path / "tiny"))
-    embedder = SentenceTransformerEmbedder(tmp_path / "tiny")
+    model.save(str(directory / "tiny"))
+    return directory / "tiny"
+
+
+@NEURAL
+def test_sentence_transformer_embedder_with_a_tiny_model_built_here(tmp_path: Path) -> None:
+    embedder = SentenceTransformerEmbedder(_tiny_model(tmp_path))
     vectors = embedder.embed(["water dam deal", "izmir quake"])
     assert embedder.dimension == 16 and len(vectors) == 2
     assert cosine(vectors[0], vectors[0]) == pytest.approx(1.0, abs=1e-5)
 
 
-def test_score_many_matches_score_and_the_model_stays_small() -> None:
-    # The shipped trees mix shallow boosted trees and deeper randomised ones; both inference paths agree.
-    profiles = [relatedness.profile(text, lang) for text, lang in ((DAM_EN, "en"), (DAM_DE, "de"), (QUAKE_EN, "en"))]
-    many = relatedness.score_many(profiles[0], profiles)
-    assert many == pytest.approx([relatedness.score(profiles[0], other) for other in profiles], abs=1e-9)
-    size = len(resources.files("storyline").joinpath("data/similarity_model.json").read_bytes())
-    assert size < 650_000  # 300 boosted trees of depth 3 and 100 randomised trees of 128 leaves
+def _embedding_model(path: Path) -> Path:
+    """A model file fitted "with embeddings": one tree on the dense cosine (same text -> +2, else -2)."""
+    last = len(relatedness.FEATURES)
+    tree = {"f": [last, -2, -2], "t": [0.9999, 0, 0], "l": [1, -1, -1], "r": [2, -1, -1], "v": [0, -2.0, 2.0]}
+    data = {"features": [*relatedness.FEATURES, relatedness.EMBEDDING_FEATURE], "trees": [tree], "base": 0.0,
+            "rate": 1.0, "calibration": [1.0, 0.0]}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
 
 
-def test_headline_grams_prefixes_and_skeletons_link_a_translation() -> None:
-    en, de = relatedness.profile(DAM_EN, "en"), relatedness.profile(DAM_DE, "de")
-    quake = relatedness.profile(QUAKE_EN, "en")
-    assert relatedness.cosine(en.title_grams, de.title_grams) > 0.2
-    # Names, figures and cognates share prefixes and skeleton keys across the two languages; an English
-    # article on another event shares less with the English one than its German translation does.
-    for field in ("prefixes", "prefix_lead", "skeletons"):
-        assert relatedness.cosine(getattr(en, field), getattr(de, field)) > relatedness.cosine(
-            getattr(en, field), getattr(quake, field)), field
+@NEURAL
+def test_a_model_fitted_with_embeddings_scores_and_clusters_with_its_embedder(tmp_path: Path) -> None:
+    from storyline.cluster import cluster_all
+    from storyline.model import Article
+
+    scorer = relatedness.load(_embedding_model(tmp_path / "model.json"),
+                              SentenceTransformerEmbedder(_tiny_model(tmp_path)))
+    assert scorer.similarity("water dam deal", "water dam deal") > 0.8
+    assert scorer.similarity("water dam deal", "izmir quake") < 0.2
+    articles = [Article(id=i, title=title, text=title, lang="en")
+                for i, title in (("a", "water dam deal"), ("b", "water dam deal"), ("c", "izmir quake"))]
+    result = cluster_all(articles, [], scorer)  # pooled event vectors carry the embedding too
+    assert result.event_of["a"] == result.event_of["b"] != result.event_of["c"]
+
+
+@NEURAL
+def test_a_model_and_an_embedder_not_fitted_together_are_refused(tmp_path: Path) -> None:
+    embedder = SentenceTransformerEmbedder(_tiny_model(tmp_path))
+    with pytest.raises(ValueError, match="no embedding feature"):
+        relatedness.Relatedness(None, embedder)  # the shipped model
+    with pytest.raises(ValueError, match="pass its Embedder"):
+        relatedness.load(_embedding_model(tmp_path / "model.json"))
+
+
+def test_a_file_that_is_not_a_similarity_model_is_refused_by_name(tmp_path: Path) -> None:
+    bad = tmp_path / "model.json"
+    bad.write_text('{"features": ["cos_title"], "trees": []}', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"model\.json: not a storyline similarity model"):
+        relatedness.load(bad)
+    with pytest.raises(ValueError, match=r"absent\.json"):
+        relatedness.load(tmp_path / "absent.json")

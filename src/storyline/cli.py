@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import TextIO
 
 from storyline import __version__
+from storyline.embeddings import SentenceTransformerEmbedder
 from storyline.export import to_json, validate
 from storyline.model import Digest, RawDocument
 from storyline.pipeline import RunReport, analyse, digest, ingest
+from storyline.relatedness import Relatedness, load
 from storyline.store import Store, open_store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
@@ -47,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="+", help="files or directories (.txt .html .json .jsonl RSS/Atom)")
     run.add_argument("--json", metavar="FILE", help="also write the JSON export to FILE")
     run.add_argument("--language", default="en", help="preferred language of titles and summaries")
+    run.add_argument("--similarity-model", metavar="FILE",
+                     help="a similarity model from bench/train_similarity.py --output (default: the shipped one)")
+    run.add_argument("--embedder", metavar="DIR",
+                     help="a local sentence-transformers model directory, for a model fitted with it")
     run.set_defaults(run=_digest)
 
     add = commands.add_parser("ingest", parents=[common], help="ingest inputs into the store only")
@@ -84,7 +90,15 @@ def _report(report: RunReport) -> None:
 
 
 def _digest(args: argparse.Namespace, store: Store) -> int:
-    report, result = digest(args.paths, store, _progress, args.language)
+    scorer = None
+    if args.similarity_model or args.embedder:
+        try:
+            embedder = SentenceTransformerEmbedder(args.embedder) if args.embedder else None
+            scorer = load(args.similarity_model, embedder) if args.similarity_model else Relatedness(None, embedder)
+        except ValueError as error:
+            print(f"storyline: {error}", file=sys.stderr)
+            return EXIT_USAGE
+    report, result = digest(args.paths, store, _progress, args.language, scorer)
     _report(report)
     if args.json:
         _write_json(result, args.json)

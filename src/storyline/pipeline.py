@@ -15,6 +15,7 @@ from storyline.ingest import read_documents
 from storyline.language import detect_language
 from storyline.model import Article, Digest, RawDocument, Rejected
 from storyline.recognition import resolve
+from storyline.relatedness import Relatedness
 from storyline.store import Store
 from storyline.summarise import summarise
 from storyline.timeexpr import date_articles
@@ -58,12 +59,13 @@ def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
     return RunReport(read=read, added=added, rejected=rejected)
 
 
-def analyse(store: Store, language: str = "en") -> Digest:
-    """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored."""
+def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None) -> Digest:
+    """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
+    `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings)."""
     articles = sorted(date_articles(store.articles()), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(articles)
     entities, mentions = resolve(articles)
-    events, stories = summarise(articles, cluster_all(articles, mentions), language)
+    events, stories = summarise(articles, cluster_all(articles, mentions, scorer), language)
     digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
                     entities=entities, mentions=mentions)
     digest.quotes, digest.actions = statements(articles, entities, mentions)
@@ -72,10 +74,10 @@ def analyse(store: Store, language: str = "en") -> Digest:
 
 
 def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
-           language: str = "en") -> tuple[RunReport, Digest]:
+           language: str = "en", scorer: Relatedness | None = None) -> tuple[RunReport, Digest]:
     """The main job: ingest new inputs, then recompute events and stories over everything stored."""
     report = ingest(paths, store, progress)
-    return report, analyse(store, language)
+    return report, analyse(store, language, scorer)
 
 
 def _hash(doc: RawDocument) -> str:

@@ -17,6 +17,9 @@ signals that survive translation and transliteration, combined by a small learne
   for cross-language retrieval between related languages (evacuación, evacuazione, evacuation share "evac";
   Trump, Trumpa, Трамп share "tram"/"trum" only when spelled alike), and the shared table weighs names and
   figures by how rare they are in any language (5-fold CV: 0.737 -> 0.748 with the three cosines);
+- optionally, the cosine of dense embeddings (embeddings.Embedder) for a model fitted with one
+  (bench/train_similarity.py --embedder); the shipped model uses none, and `Relatedness` refuses to mix a
+  model and an embedder that were not fitted together;
 - script-free word keys: the first three consonants of every word's skeleton (names.skeleton), under the
   same kind of table, so Лавров, لافروف and Lavrov meet in running text, not only among capitalised names
   (0.749 -> 0.751).
@@ -27,9 +30,9 @@ text (the lead and headline cosines carry it), the length gap, and the overlap o
 The model is gradient-boosted regression trees averaged with extremely randomised trees, fitted by
 bench/train_similarity.py on SemEval-2022 Task 8 training pairs only, stored as JSON (one list of trees with
 pre-weighted leaves, data/similarity_model.json) so inference needs only pure Python, followed by a logistic
-calibration to P(same story), "same story" meaning an overall
-rating of 2 ("somewhat similar") or better. Profiles are built once per text, so a clusterer can score one
-article against many events without re-reading them.
+calibration to P(same story), "same story" meaning a mean overall rating below 2.5, the middle of the
+scale: the annotators lean to "very" or "somewhat similar". Profiles are built once per text, so a
+clusterer can score one article against many events without re-reading them.
 """
 
 from __future__ import annotations
@@ -42,10 +45,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from anyascii import anyascii
 
+from storyline.embeddings import Embedder
+from storyline.embeddings import cosine as dense_cosine
 from storyline.names import skeleton
 from storyline.normalize import ARABIC, CYRILLIC, WORD, normalize
 
@@ -110,6 +116,8 @@ FEATURES = (
     "min_length", "max_length", "has_han", "has_arabic", "cos_title_grams", "lang_low", "lang_high",
     "cos_prefixes", "cos_prefix_lead", "cos_prefix_title", "cos_skeletons",
 )
+# The feature a model fitted with dense embeddings adds after FEATURES.
+EMBEDDING_FEATURE = "cos_embedding"
 # Languages of the SemEval pairs, as numbers the trees can split on (pairs differ in how their ratings
 # spread: e.g. pl-en pairs rate closer than de-fr ones); any other language is -1.
 LANG_IDS = ("en", "de", "es", "fr", "it", "pl", "ru", "tr", "ar", "zh")
@@ -140,6 +148,8 @@ class Profile:
     prefix_lead: Vector = field(default_factory=dict)
     prefix_title: Vector = field(default_factory=dict)
     skeletons: Vector = field(default_factory=dict)
+    # A unit dense vector when profiled by a Relatedness with an embedder; empty otherwise.
+    embedding: tuple[float, ...] = ()
 
 
 @dataclass(slots=True)
@@ -150,6 +160,11 @@ class Model:
     base: float
     rate: float
     calibration: tuple[float, float]
+    features: tuple[str, ...] = FEATURES
+
+    @property
+    def uses_embedding(self) -> bool:
+        return EMBEDDING_FEATURE in self.features
 
     def raw(self, features: Sequence[float]) -> float:
         """The regression output: predicted closeness on the SemEval scale mapped to 0 (unrelated)..1."""
@@ -241,26 +256,80 @@ def model() -> Model:
 
 
 def model_from_json(data: Mapping[str, Any]) -> Model:
+    features = tuple(data.get("features", FEATURES))
+    if features not in (FEATURES, (*FEATURES, EMBEDDING_FEATURE)):
+        raise ValueError("similarity model: its features are not this storyline's (refit it with "
+                         "bench/train_similarity.py)")
     return Model(trees=data["trees"], base=data["base"], rate=data["rate"],
-                 calibration=(data["calibration"][0], data["calibration"][1]))
+                 calibration=(data["calibration"][0], data["calibration"][1]), features=features)
+
+
+class Relatedness:
+    """A fitted model together with the embedder it was fitted with: profiles and scores. The module's
+    functions use the shipped model, which needs no embedder."""
+
+    def __init__(self, fitted: Model | None = None, embedder: Embedder | None = None) -> None:
+        self.model = fitted if fitted is not None else model()
+        if self.model.uses_embedding and embedder is None:
+            raise ValueError("this similarity model was fitted with dense embeddings: pass its Embedder")
+        if embedder is not None and not self.model.uses_embedding:
+            raise ValueError("this similarity model has no embedding feature: fit one with "
+                             "bench/train_similarity.py --embedder")
+        self.embedder = embedder
+
+    def profile(self, text: str, lang: str | None = None) -> Profile:
+        item = profile(text, lang)
+        if self.embedder is not None:
+            item.embedding = tuple(self.embedder.embed([text.strip()[:MAX_CHARS]])[0])
+        return item
+
+    def features(self, a: Profile, b: Profile, extra_keys: float = 0.0) -> list[float]:
+        row = features(a, b, extra_keys)
+        if self.model.uses_embedding:
+            row.append(dense_cosine(a.embedding, b.embedding))
+        return row
+
+    def score(self, a: Profile, b: Profile, extra_keys: float = 0.0) -> float:
+        """P(same story) of two profiles; `extra_keys` adds shared resolved entities known to the caller."""
+        return self.model.probability(self.model.raw(self.features(a, b, extra_keys)))
+
+    def score_many(self, a: Profile, others: Sequence[Profile]) -> list[float]:
+        """P(same story) of one profile against several (the same values as `score`, computed together)."""
+        return self.model.probabilities([self.features(a, b) for b in others]) if others else []
+
+    def similarity(self, a: str, b: str) -> float:
+        return self.score(self.profile(a), self.profile(b))
+
+
+def load(path: str | Path, embedder: Embedder | None = None) -> Relatedness:
+    """A Relatedness from a model file written by bench/train_similarity.py (--output), with its embedder."""
+    try:
+        data = json.loads(Path(path).read_text("utf-8"))
+        fitted = model_from_json(data)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a storyline similarity model ({error})") from error
+    return Relatedness(fitted, embedder)
+
+
+@lru_cache(maxsize=1)
+def shipped() -> Relatedness:
+    """The shipped model, no embedder."""
+    return Relatedness()
 
 
 def similarity(a: str, b: str) -> float:
     """P(same story) for two article texts, headline on the first line, in any languages."""
-    return score(profile(a), profile(b))
+    return shipped().similarity(a, b)
 
 
 def score(a: Profile, b: Profile, extra_keys: float = 0.0) -> float:
     """P(same story) of two profiles; `extra_keys` adds shared resolved entities known to the caller."""
-    fitted = model()
-    return fitted.probability(fitted.raw(features(a, b, extra_keys)))
+    return shipped().score(a, b, extra_keys)
 
 
 def score_many(a: Profile, others: Sequence[Profile]) -> list[float]:
     """P(same story) of one profile against several (the same values as `score`, computed together)."""
-    if not others:
-        return []
-    return model().probabilities([features(a, b) for b in others])
+    return shipped().score_many(a, others)
 
 
 def profile(text: str, lang: str | None = None) -> Profile:
