@@ -64,9 +64,9 @@ def test_sample_corpus_stories_exact_and_events_close(tmp_path: Path) -> None:
     stories = {a: result.story_of[e] for a, e in result.event_of.items()}
     assert _groups(stories) == _groups({a: t[0] for a, t in truth.items()})
     # Events: A1/A2 and B1/B2 share people and places and several texts carry no date; undated articles
-    # stream beside the dated event they most resemble, and only the Arabic A1 report stays apart
-    # (bench/clustering.py prints the BCubed figure). This floor guards against regressions.
-    assert pair_f1(truth, result.event_of) >= 0.9
+    # stream beside the dated event they most resemble. All five events come out exact today
+    # (bench/clustering.py prints the BCubed figure); the floor leaves room for one stray article.
+    assert pair_f1(truth, result.event_of) >= 0.95
 
 
 def _article(id_: str, title: str, text: str, day: int | None = None) -> Article:

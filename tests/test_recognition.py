@@ -67,6 +67,17 @@ def test_german_french_spanish() -> None:
     assert es["Unión Europea"] == "ent-european-union"
 
 
+def test_german_common_nouns_are_not_names_and_head_none() -> None:
+    # German capitalises every noun: frequent German nouns are neither names nor the start of one, and
+    # possessives and particles do not open one either; surnames frequent abroad (Scholz) stay names.
+    found = {m.text: m.type for m in entities(
+        "Der Streit um den Staudamm am Fluss Kessara beschäftigt Bundeskanzler Olaf Scholz. Nach Angaben der "
+        "Polizei kamen Millionen Menschen. Seine Amtskollegin Olena Werbyzka sagte, die Krise sei ernst.", "de")}
+    assert found.get("Olaf Scholz") == "PER" and found.get("Olena Werbyzka") == "PER"
+    assert "Kessara" in found and "Fluss Kessara" not in found
+    assert not {"Streit", "Krise", "Polizei", "der Polizei", "Millionen Menschen", "Menschen"} & found.keys()
+
+
 def test_batch_links_scripts_and_inflections() -> None:
     articles = [
         Article(id="en", title="Talks", text="Foreign Minister Sergey Lavrov met Hadi Amr in Moscow.", lang="en"),
