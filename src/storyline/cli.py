@@ -163,7 +163,8 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool) -> None:
     for story in result.stories:
         langs = ", ".join(story.languages) or "-"
         print(f"STORY {story.id}: {story.title}", file=out)
-        print(f"  {len(story.articles)} articles, {len(story.events)} events, languages: {langs}", file=out)
+        print(f"  {_count(len(story.articles), 'article')}, {_count(len(story.events), 'event')}, languages: {langs}",
+              file=out)
         if not detailed:
             continue
         for entry in story.timeline:
@@ -179,3 +180,7 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
