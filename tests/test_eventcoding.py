@@ -49,7 +49,14 @@ def test_actor_and_target_resolve_to_entities() -> None:
     [action] = actions("Maria Olsen met Kamal Haddad in Oslo.", "en")
     assert action.actor is not None and action.actor.startswith("ent-")
     assert action.target is not None and action.target.startswith("ent-")
-    assert (action.verb, action.code) == ("met", "CONSULT")
+    assert (action.actor_name, action.verb, action.code, action.target_name) == (
+        "Maria Olsen", "met", "CONSULT", "Kamal Haddad")
+
+
+def test_an_unresolved_actor_keeps_its_phrase_and_no_entity_id() -> None:
+    [action] = actions("Police arrested three protesters.", "en")
+    assert (action.actor, action.actor_name) == (None, "Police")
+    assert (action.target, action.target_name) == (None, "three protesters")
 
 
 def test_negated_verbs_are_not_actions() -> None:

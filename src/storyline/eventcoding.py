@@ -485,7 +485,8 @@ def _agent(text: str, table: _Table, match: re.Match[str]) -> tuple[int, int] | 
 def actions(text: str, lang: str | None = None) -> list[Action]:
     """Who did what to whom in `text`: one `Action` per action verb, PLOVER class in `code`.
 
-    `actor`/`target` are entity ids when the phrase names a recognised entity, else the phrase as written.
+    `actor`/`target` are entity ids when the phrase names a recognised entity (else None);
+    `actor_name`/`target_name` are the phrases as written.
     `lang` defaults to the detected language; an explicit language without a table raises ValueError.
     """
     if lang is None:
@@ -495,7 +496,8 @@ def actions(text: str, lang: str | None = None) -> list[Action]:
         if lang not in _raw():
             return []
     return [
-        Action(article="", actor=c.actor or c.actor_text, verb=c.verb, code=c.code, target=c.target or c.target_text)
+        Action(article="", actor=c.actor, actor_name=c.actor_text, verb=c.verb, code=c.code, target=c.target,
+               target_name=c.target_text)
         for c in code(text, lang)
     ]
 
@@ -535,7 +537,7 @@ def statements(articles: Sequence[Article], entities: Sequence[Entity],
         for c in code(article.text, lang, spans):
             actor = c.actor or (keys.get(skeleton(c.actor_text)) if c.actor_text else None)
             target = c.target or (keys.get(skeleton(c.target_text)) if c.target_text else None)
-            found.append(Action(article.id, actor or c.actor_text, c.verb, c.code, target or c.target_text,
+            found.append(Action(article.id, actor, c.actor_text, c.verb, c.code, target, c.target_text,
                                 _sentence_date(article.text, c.verb_start, expressions) or published))
     return quotes, found
 

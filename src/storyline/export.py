@@ -48,8 +48,8 @@ def to_json(digest: Digest) -> dict[str, Any]:
             for q in digest.quotes
         ],
         "actions": [
-            {"article": a.article, "actor": a.actor, "verb": a.verb, "code": a.code, "target": a.target,
-             "date": a.date}
+            {"article": a.article, "actor": a.actor, "actor_name": a.actor_name, "verb": a.verb, "code": a.code,
+             "target": a.target, "target_name": a.target_name, "date": a.date}
             for a in digest.actions
         ],
         "rejected": [{"source": r.source, "reason": r.reason} for r in digest.rejected],

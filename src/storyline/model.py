@@ -79,11 +79,16 @@ class Quote:
 
 @dataclass(slots=True)
 class Action:
+    """Who did what to whom: `actor`/`target` are entity ids when resolved, `actor_name`/`target_name` the
+    phrases as written (like Quote.speaker and speaker_name)."""
+
     article: str
     actor: str | None
+    actor_name: str | None
     verb: str
     code: str
     target: str | None
+    target_name: str | None
     date: str | None = None
 
 

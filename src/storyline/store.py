@@ -32,7 +32,7 @@ from storyline.normalize import normalize
 
 # Version 2 added events.related. Derived tables are rebuilt by every analysis, so migrating a store is
 # dropping them and creating them anew; articles and rejections are kept as they are.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Tables shared by both stores, in SQL that SQLite and PostgreSQL both read. Lists (variants, languages,
 # member ids, timelines) are stored as JSON text: they are always read whole, never queried inside.
@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS quotes (
     start INTEGER NOT NULL, "end" INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS actions (
-    article TEXT NOT NULL, actor TEXT, verb TEXT NOT NULL, code TEXT NOT NULL, target TEXT, date TEXT
+    article TEXT NOT NULL, actor TEXT, actor_name TEXT, verb TEXT NOT NULL, code TEXT NOT NULL, target TEXT,
+    target_name TEXT, date TEXT
 );
 CREATE TABLE IF NOT EXISTS events (
     id TEXT PRIMARY KEY, story TEXT NOT NULL, title TEXT NOT NULL, summary TEXT NOT NULL, date TEXT,
@@ -158,7 +159,8 @@ class SQLStore:
             "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions],
             "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
                        for q in digest.quotes],
-            "actions": [(a.article, a.actor, a.verb, a.code, a.target, a.date) for a in digest.actions],
+            "actions": [(a.article, a.actor, a.actor_name, a.verb, a.code, a.target, a.target_name, a.date)
+                        for a in digest.actions],
             "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
                         _json(e.related_articles)) for e in digest.events],
             "stories": [(s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
@@ -190,7 +192,8 @@ class SQLStore:
                       for r in self._rows("SELECT * FROM mentions")],
             quotes=[Quote(r["article"], r["speaker"], r["speaker_name"], r["text"], r["cue"], bool(r["direct"]),
                           r["start"], r["end"]) for r in self._rows("SELECT * FROM quotes")],
-            actions=[Action(r["article"], r["actor"], r["verb"], r["code"], r["target"], r["date"])
+            actions=[Action(r["article"], r["actor"], r["actor_name"], r["verb"], r["code"], r["target"],
+                            r["target_name"], r["date"])
                      for r in self._rows("SELECT * FROM actions")],
             rejected=[Rejected(r["source"], r["reason"])
                       for r in self._rows("SELECT * FROM rejected ORDER BY source, reason")],
