@@ -67,6 +67,15 @@ def test_german_french_spanish() -> None:
     assert es["Unión Europea"] == "ent-european-union"
 
 
+def test_armed_groups_and_parties_are_organisations_in_both_scripts() -> None:
+    found = {m.text: (m.type, m.entity) for m in entities(
+        "Hay’at Tahrir al-Sham and Jabhat al-Nusra fighters left Idlib, Hamas said.", "en")}
+    assert found["Hay’at Tahrir al-Sham"] == ("ORG", "ent-hay-at-tahrir-al-sham")
+    assert found["Jabhat al-Nusra"][0] == "ORG" and found["Hamas"] == ("ORG", "ent-hamas")
+    arabic = {m.entity for m in entities("قالت حماس إن هيئة تحرير الشام انسحبت", "ar")}
+    assert {"ent-hamas", "ent-hay-at-tahrir-al-sham"} <= arabic
+
+
 def test_german_common_nouns_are_not_names_and_head_none() -> None:
     # German capitalises every noun: frequent German nouns are neither names nor the start of one, and
     # possessives and particles do not open one either; surnames frequent abroad (Scholz) stay names.
