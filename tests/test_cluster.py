@@ -104,7 +104,6 @@ def test_undated_articles_join_their_event_even_after_its_window_closed_in_the_s
 def test_events_outside_the_window_are_not_joined_and_leave_the_index() -> None:
     clusterer = OnlineClusterer()
     first = clusterer.add(_article("p1", *PORT, day=0), anchors={"e:reinholt"})
-    clusterer.track(first)
     later = clusterer.add(_article("p9", *PORT, day=EVENT_WINDOW_DAYS + 5), anchors={"e:reinholt"})
     assert later != first
     assert all(first not in events for events in clusterer.index.values())

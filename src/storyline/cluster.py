@@ -348,10 +348,6 @@ class OnlineClusterer:
         self.story_of[event.id] = self.stories.add(event)
         del self.events[event.id]
 
-    def track(self, event_id: str) -> None:
-        """Kept for callers that track events themselves; `add` already does."""
-        self._open.setdefault(event_id, None)
-
     def finish(self) -> Clustering:
         """Close every open event (oldest first) and return the result."""
         for event in sorted((self.events[e] for e in self._open),
