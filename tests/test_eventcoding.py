@@ -180,3 +180,16 @@ def test_nouns_beside_the_main_verb_are_not_reported() -> None:
 def test_blockades_are_protests_and_ending_one_is_a_concession(lang: str, text: str, plover: str) -> None:
     action = main_action(code(text, lang))
     assert action is not None and action.code == plover
+
+
+def test_statements_keep_only_actions_whose_actor_is_an_entity_or_a_group() -> None:
+    from storyline.eventcoding import statements
+    from storyline.model import Article
+    from storyline.recognition import resolve
+
+    article = Article(id="a", title="Dam talks", lang="en", text=(
+        "According to the ministry, officials discussed prospects for a deal. Maria Olsen met Kamal Haddad "
+        "in Oslo. Farmers protested against the dam."))
+    entities, mentions = resolve([article])
+    _, actions = statements([article], entities, mentions)
+    assert [(a.actor_name, a.code) for a in actions] == [("Maria Olsen", "CONSULT"), ("Farmers", "PROTEST")]

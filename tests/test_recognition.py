@@ -225,3 +225,47 @@ def test_sentence_initial_common_noun_heads_no_name_phrase() -> None:
     assert "Приговор суда" not in ids
     assert "Это решение суда" not in ids
     assert "Верховный суд" in ids
+
+
+def _types(text: str, lang: str) -> dict[str, str]:
+    return {m.text: m.type for m in entities(text, lang)}
+
+
+def test_title_case_headline_keeps_only_words_the_body_capitalises() -> None:
+    found = _types("Dravonia Urges Restraint In Northern Kessara\n\nThe minister of Dravonia asked both sides "
+                   "to stop the fighting in Northern Kessara.", "en")
+    assert "Urges Restraint In Northern Kessara" not in found
+    assert "Urges Restraint" not in found
+    assert "Northern Kessara" in found
+
+
+def test_a_line_of_names_and_titles_is_no_title_case_headline() -> None:
+    found = _types("Foreign Minister Tomas Varga met Lina Osei in Geneva.", "en")
+    assert found["Tomas Varga"] == "PER" and found["Lina Osei"] == "PER"
+
+
+def test_wars_and_accords_are_misc_not_people_or_bodies() -> None:
+    found = _types("Since the Six-Day War, the Varga Accords were the only deal.", "en")
+    assert found["Six-Day War"] == "MISC"
+    assert found["Varga Accords"] == "MISC"
+
+
+def test_junk_around_names_is_no_entity() -> None:
+    found = _ids("(L-R) Minister Tomas Varga and U.S. President Lina Osei sign. It is the Quartet....We expect "
+                 "more. The Foreign Ministry added that talks go on.", "en")
+    assert "L-R" not in found and "....We" not in found and "We" not in found
+    assert "Ministry" not in found
+    assert found["U.S"] == "ent-united-states"
+
+
+def test_arabic_clitic_on_a_known_body_and_the_name_after_its_role() -> None:
+    found = _ids("قال الأمين العام للأمم المتحدة أنطونيو غوتيريش إن روسيا والأمم المتحدة تتعاونان.", "ar")
+    assert found["للأمم المتحدة"] == found["والأمم المتحدة"] == "ent-united-nations"
+    assert "أنطونيو غوتيريش" in found
+
+
+def test_two_particles_stay_inside_a_name_and_german_compound_titles_are_stripped() -> None:
+    found = _types("Kommissionspräsidentin Lena von der Brake sagte, Regierungssprecher Jonas Feld komme.", "de")
+    assert found["Lena von der Brake"] == "PER"
+    assert found["Jonas Feld"] == "PER"
+    assert _types("Juan Carlos de la Vega spoke.", "en")["Juan Carlos de la Vega"] == "PER"

@@ -511,6 +511,7 @@ def statements(articles: Sequence[Article], entities: Sequence[Entity],
                mentions: Sequence[Mention]) -> tuple[list[Quote], list[Action]]:
     """Quotes and actions of every original article (syndicated copies would repeat them), with speakers,
     actors and targets as the batch's entity ids and action dates from the text or the publication date.
+    An action is kept only when its actor is an entity or a group that can act ("the protesters").
 
     Entities are matched by span overlap with the batch's mentions, else by the consonant skeleton of the
     name (the recogniser may miss a speaker that resolution learned elsewhere in the batch).
@@ -534,8 +535,11 @@ def statements(articles: Sequence[Article], entities: Sequence[Entity],
             quotes.append(Quote(article.id, speaker, a.speaker_name, a.text, a.cue, a.direct, a.start, a.end))
         expressions = time_expressions(article.text, lang, article.published)
         published = article.published.date().isoformat() if article.published else None
+        table = _table(lang)
         for c in code(article.text, lang, spans):
             actor = c.actor or (keys.get(skeleton(c.actor_text)) if c.actor_text else None)
+            if actor is None and not (c.actor_text and table.actors and table.actors.search(c.actor_text)):
+                continue  # no entity and no group acts ("According ... discussed"): nothing to tell a reader
             target = c.target or (keys.get(skeleton(c.target_text)) if c.target_text else None)
             found.append(Action(article.id, actor, c.actor_text, c.verb, c.code, target, c.target_text,
                                 _sentence_date(article.text, c.verb_start, expressions) or published))

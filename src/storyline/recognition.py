@@ -89,6 +89,15 @@ COMMON_HEAD_ZIPF = 3.0
 # Letters a continuation word may add to its stem ("parlament-u", "комиси-ята", "правительств-ом"): more are
 # another word with the same start ("uni-ewinnił", "dom-agają", "stan-owią").
 MAX_CONTINUATION_ENDING = 3
+# A line of at least TITLE_CASE_WORDS words whose words longer than TITLE_CASE_SHORT letters all start with a
+# capital, at least TITLE_CASE_ORDINARY of them after the first frequent words (wordfreq Zipf >= TITLE_CASE_ZIPF:
+# "Urges" 3.7, "Meets" 4.4; "Sergey" 3.2) or function words, is a title-case heading (_title_case_lines).
+TITLE_CASE_WORDS = 4
+TITLE_CASE_SHORT = 3
+TITLE_CASE_ORDINARY = 2
+TITLE_CASE_ZIPF = 3.5
+# Shortest title that ends a compound title in a language that writes compounds ("Regierungs-sprecher").
+MIN_COMPOUND_TITLE = 5
 # Longest all-capital word split off the front of a run as an acronym ("МИД", "NATO", "OSCE").
 MAX_ACRONYM = 5
 # Capitalised runs longer than this are titles of things, not people ("Juan Carlos de Borbón" is the limit).
@@ -119,10 +128,15 @@ SKELETON_WEIGHT = 0.6
 _UPPER = "".join(sorted({c for c in map(chr, range(0x41, 0x530)) if c.isupper() and c.isalpha()})).replace(
     "-", "")
 _WORD_BODY = r"[\w'’.-]*\w"
+# Lower-case particles inside a name, up to two in a row ("Ursula von der Leyen", "Juan de la Vega"). The
+# articles among them are particles only after another one: "Wassers der Kessara" is a noun and a genitive.
+_ARTICLE_PARTICLES = ("der", "la", "le")
+_PARTICLES = ("al", "el", "bin", "ibn", "de", "del", "da", "di", "dos", "von", "van", "du", "аль", "ибн", "фон", "де",
+              *_ARTICLE_PARTICLES)
 _CAPITALISED = re.compile(
     rf"(?:(?<=[\s\"'«“„(\[/])|^)"
     rf"(?:[{re.escape(_UPPER)}]{_WORD_BODY}|[{re.escape(_UPPER)}]\.?)"
-    rf"(?:[ \t\u00a0]+(?:(?:al|el|bin|ibn|de|del|da|di|dos|von|van|der|la|le|du|аль|ибн|фон|де)[- ])?"
+    rf"(?:[ \t\u00a0]+(?:(?:{'|'.join(_PARTICLES)})[- ]){{0,2}}"
     rf"(?:[{re.escape(_UPPER)}]{_WORD_BODY}))*",
     re.UNICODE,
 )
@@ -160,6 +174,8 @@ class _Words:
     adjective_endings: tuple[str, ...]
     links: tuple[str, ...] = ()
     demonyms: frozenset[str] = frozenset()
+    misc_heads: frozenset[str] = frozenset()
+    generic_heads: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -266,7 +282,8 @@ def _words(lang: str | None) -> _Words:
     return _Words(frozenset(w.casefold() for w in merged["titles"]), frozenset(merged["function"]),
                   frozenset(merged["org_heads"]), roles, frozenset(normalize(w) for w in merged["stop"]),
                   tuple(sorted(merged["continuations"])), tuple(sorted(merged["adjective_endings"])),
-                  tuple(sorted(merged["phrase_links"])), frozenset(merged["demonym_endings"]))
+                  tuple(sorted(merged["phrase_links"])), frozenset(merged["demonym_endings"]),
+                  frozenset(merged["misc_heads"]), frozenset(merged["generic_heads"]))
 
 
 @lru_cache(maxsize=1)
@@ -346,7 +363,8 @@ def _lookup_exact(surface: str) -> tuple[_Known | None, bool]:
     """The gazetteer entry of a surface form and whether it matched without removing an ending."""
     known, stems = _gazetteer()
     form = normalize(surface)
-    found = known.get(form)
+    # A name's final dot is cut as sentence punctuation ("U.S" of "U.S."): put it back to look it up.
+    found = known.get(form) or (known.get(form + ".") if "." in form else None)
     if found is not None:
         return found, True
     if ARABIC.search(form):
@@ -482,6 +500,8 @@ def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Sp
             else:
                 form = normalize(surface)
                 known = _gazetteer()[0].get(form)
+                if known is None and ARABIC.search(form):
+                    known = _lookup(surface)  # "للأمم المتحدة": a clitic on the first word
                 if known is not None and known.city and _name_after(text, words, index + size - 1):
                     known = None  # "New York Times": a city opens a longer name
             if known is not None and (size > 1 or len(surface) > 2 or surface.isupper()):
@@ -626,14 +646,17 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
     calendar = _calendar_words()
     spans: list[_Span] = []
     matches = list(_CAPITALISED.finditer(text))
+    headings = _title_case_lines(text, lang)
     # Words capitalised inside a multi-word run or mid-sentence are names even where a sentence starts with
     # them ("Gómez habló", after "Pedro Gómez").
     names = frozenset(
-        w for m in matches
+        w for m in matches if not _inside(m.start(), headings)
         for w in m.group().split()[1 if _starts_sentence(text, m.start()) else 0:]
     )
     for match in matches:
         pieces = [p for piece in _cut(match.start(), match.end(), taken) for p in _by_script(text, *piece)]
+        if _inside(match.start(), headings):
+            pieces = [p for piece in pieces for p in _runs_of_names(text, *piece, names)]
         pieces = [p for piece in pieces for p in _after_acronym(text, *piece)]
         if lang in INFLECTING:
             pieces = [p for piece in pieces for p in _after_place(text, *piece)]
@@ -642,6 +665,45 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
             if span is not None:
                 spans.append(span)
     return spans
+
+
+def _title_case_lines(text: str, lang: str | None) -> list[tuple[int, int]]:
+    """Lines that capitalise every longer word, ordinary words too ("Russia Urges De-escalation In East
+    Jerusalem"), as English headlines do: there capitals tell nothing about names. A line of names and titles
+    ("Foreign Minister Sergey Lavrov met Hadi Amr") is no heading. Languages that capitalise nouns have none."""
+    if lang in NOUN_CAPITALISING:
+        return []
+    words_ = _words(lang)
+    lines: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        words = re.findall(r"[^\W\d_][\w'’-]*", line.group())
+        longer = [w for w in words if len(w) > TITLE_CASE_SHORT]
+        if len(words) < TITLE_CASE_WORDS or not all(w[0].isupper() for w in longer):
+            continue
+        ordinary = [w for w in words[1:] if w[0].isupper() and (w in words_.function or (
+            _zipf(w, lang) >= TITLE_CASE_ZIPF and w.casefold() not in words_.titles and _lookup(w) is None))]
+        if len(ordinary) >= TITLE_CASE_ORDINARY:
+            lines.append((line.start(), line.end()))
+    return lines
+
+
+def _inside(position: int, ranges: list[tuple[int, int]]) -> bool:
+    return any(start <= position < end for start, end in ranges)
+
+
+def _runs_of_names(text: str, start: int, end: int, names: frozenset[str]) -> list[tuple[int, int]]:
+    """The runs of words in [start, end) that the text also capitalises outside title-case lines: what is
+    left of a title-case heading's capitals ("Urges De-escalation In East Jerusalem" -> "East Jerusalem")."""
+    runs: list[tuple[int, int]] = []
+    current: tuple[int, int] | None = None
+    for word in re.finditer(r"\S+", text[start:end]):
+        if word.group().rstrip(".,:;'’") in names or word.group() in names:
+            a, b = start + word.start(), start + word.end()
+            current = (current[0], b) if current else (a, b)
+        elif current:
+            runs.append(current)
+            current = None
+    return runs + ([current] if current else [])
 
 
 def _by_script(text: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -695,6 +757,8 @@ def _cut(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, 
 def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
                calendar: frozenset[str], lower: frozenset[str], names: frozenset[str]) -> _Span | None:
     """A capitalised run cleaned of titles, function words and trailing punctuation; None when nothing is left."""
+    while start < end and not text[start].isalnum():
+        start += 1  # what a gazetteer cut leaves of a glued word: "....We" of "Quartet....We"
     chunk = text[start:end]
     parts = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", chunk)]
     titled = False
@@ -703,10 +767,11 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
         plain = first.rstrip(".,:;").casefold()
         if first in words.org_heads:
             break
-        if plain in words.titles:
-            titled = True
-        elif not (first in words.function or _noun_head(first, lang, len(parts)) or (plain in calendar and (
-            plain in _wide_calendar_words() or len(parts) == 1)) or not any(c.isalpha() for c in first) or (
+        if plain in words.titles or (lang in NOUN_CAPITALISING and plain.endswith(_compound_titles(lang))):
+            titled = True  # German compounds end in their title: "Kommissionspräsidentin", "Regierungssprecher"
+        elif not (first in words.function or first in _PARTICLES or _noun_head(first, lang, len(parts)) or (
+            plain in calendar and (plain in _wide_calendar_words() or len(parts) == 1)
+        ) or not any(c.isalpha() for c in first) or (
             len(parts) > 1 and _starts_sentence(text, parts[0][0])
             and plain in lower  # wordfreq knows first names too ("Anna", "Сергей"): only the batch decides
         )):
@@ -722,6 +787,8 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     end = start + len(surface)
     if not surface or not any(c.isalpha() for c in surface) or (len(surface) < 2):
         return None
+    if re.fullmatch(r"\w(?:-\w)+", surface):
+        return None  # a caption's direction ("(L-R)"), not an acronym
     tokens = surface.split()
     sentence_start = bool(_starts_sentence(text, start))
     place, exact = _lookup_exact(surface)
@@ -740,6 +807,8 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
         return None  # a common word the batch also writes in lower case, capitalised in a heading or a title
     if len(tokens) == 1 and not titled and _common_noun(surface, lang) and _lookup(surface) is None:
         return None  # a German common noun
+    if len(tokens) == 1 and surface in words.generic_heads:
+        return None  # "the (Foreign) Ministry": which one the context says, the name does not
     # Only names that passed the filters above are compared with inflected gazetteer forms ("Wielkiej
     # Brytanii"): a capitalised adjective would otherwise become its country.
     known, exact = _lookup_exact(surface)
@@ -748,16 +817,36 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     known = known or (_inflected(normalize(surface)) if lang in INFLECTING else None)
     if known is not None:
         return _Span(start, end, surface, known.type, "g:" + known.canonical, strong=True)
-    if any(t in words.org_heads for t in tokens) or (surface.isupper() and len(surface) <= 6):
+    named = [t for i, t in enumerate(tokens) if not _particle(tokens, i, lang)]
+    if tokens[-1] in words.misc_heads:
+        kind = "MISC"  # "Six-Day War", "Abraham Accords"
+    elif any(t in words.org_heads for t in tokens) or (surface.isupper() and len(surface) <= 6):
         kind = "ORG"
-    elif titled or (2 <= len(tokens) <= MAX_PERSON_WORDS and not any(
-            t.casefold() in lower or _lookup(t) is not None for t in tokens[1:])):
+    elif titled or (2 <= len(named) <= MAX_PERSON_WORDS and not any(
+            t.casefold() in lower or _lookup(t) is not None for t in named[1:])):
         # A person's name has no word that the batch also writes in lower case ("White House", "Six-Day
-        # War", "Getty Images") and no place in it.
+        # War", "Getty Images"), particles aside ("von der Leyen"), and no place in it.
         kind = "PER"
     else:
         kind = "MISC"
     return _Span(start, end, surface, kind, "", strong=titled)
+
+
+def _particle(tokens: list[str], index: int, lang: str | None) -> bool:
+    """tokens[index] is a name particle: "von", "de"; "der", "la" only after one ("von der", "de la"). Where
+    nouns are capitalised, "von" is as often a preposition ("Hafenstreik von Marsaxlokk"): only a pair counts."""
+    token = tokens[index]
+    if token in _ARTICLE_PARTICLES:
+        return index > 0 and tokens[index - 1] in _PARTICLES and tokens[index - 1] not in _ARTICLE_PARTICLES
+    if lang in NOUN_CAPITALISING and (index + 1 >= len(tokens) or tokens[index + 1] not in _ARTICLE_PARTICLES):
+        return False
+    return token in _PARTICLES
+
+
+@cache
+def _compound_titles(lang: str | None) -> tuple[str, ...]:
+    """Titles of `lang` long enough to end a compound title (German "präsidentin", "sprecher")."""
+    return tuple(sorted(t for t in _words(lang).titles if len(t) >= MIN_COMPOUND_TITLE))
 
 
 def _adjective_in_lower(surface: str, lang: str | None, words: _Words, lower: frozenset[str]) -> bool:
@@ -787,6 +876,10 @@ def _role_spans(text: str, lang: str | None) -> list[_Span]:
         ):
             cursor += 1
             skipped += 1
+        for size in (3, 2):  # the body the role belongs to: "الأمين العام للأمم المتحدة أنطونيو غوتيريش"
+            if cursor + size < len(tokens) and _lookup(" ".join(forms[cursor:cursor + size])) is not None:
+                cursor += size
+                break
         name: list[int] = []
         while cursor < len(tokens) and len(name) < 2:
             form = forms[cursor]
