@@ -55,3 +55,16 @@ def test_an_article_segment_on_a_second_topic_is_listed_by_that_event_without_le
     export = to_json(Digest(articles=ARTICLES, events=events, stories=stories))
     validate(export)
     assert next(a for a in export["articles"] if a["id"] == "deal-en")["event"] == "ev-deal"
+
+
+def test_a_standfirst_without_a_full_stop_does_not_run_into_the_next_sentence() -> None:
+    article = _article("dam-en", "Dam talks", "Ministers meet in Geneva over the Kessara dam\n\nThe ministers met "
+                       "on Monday. They spoke for five hours.", "en", 2)
+    events, _ = summarise([article], Clustering({"dam-en": "ev-dam"}, {"ev-dam": "st-dam"}, {}))
+    assert events[0].summary == "Ministers meet in Geneva over the Kessara dam. The ministers met on Monday."
+
+
+def test_story_summary_is_the_first_sentence_of_each_main_event_in_date_order() -> None:
+    _, stories = summarise(ARTICLES, CLUSTERING)
+    dam = next(s for s in stories if s.id == "st-dam")
+    assert dam.summary == "The ministers met in Geneva on Monday. The two sides signed the water deal in Cairo."

@@ -2,7 +2,8 @@
 
 The event title is the headline of its most central article (in the reader's language when one of the
 event's articles is in it); the summary is that article's lead sentences. A story's title is the title
-of its largest event, its summary the leads of its main events, its timeline the events by date.
+of its largest event, its summary the first sentence of each of its main events in date order, its timeline
+the events by date.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from storyline.cluster import Clustering, cosine
 from storyline.model import Article, Event, Story, TimelineEntry
 from storyline.normalize import sentences, tokens
 
-# Sentences and characters in an event summary; events quoted in a story summary.
+# Sentences and characters in an event summary; events quoted in a story summary, and its characters.
 SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 400
 STORY_SUMMARY_EVENTS = 3
+STORY_SUMMARY_CHARS = 600
+# Characters that end a sentence; a summary sentence without one (a standfirst line) gets a full stop.
+_SENTENCE_FINAL = tuple(".!?؟。…\"'”»)")
 
 
 def summarise(
@@ -72,10 +76,17 @@ def _profile(article: Article) -> dict[str, float]:
 
 def lead_text(article: Article) -> str:
     """The first sentences of an article, cut to the summary length on a word boundary."""
-    text = " ".join(sentences(article.text)[:SUMMARY_SENTENCES]) or article.title
-    if len(text) > SUMMARY_CHARS:
-        text = text[:SUMMARY_CHARS].rsplit(" ", 1)[0] + " …"
-    return text
+    return _cut(" ".join(_closed(s) for s in sentences(article.text)[:SUMMARY_SENTENCES]) or article.title,
+                SUMMARY_CHARS)
+
+
+def _closed(sentence: str) -> str:
+    """A sentence with end punctuation: a standfirst line has none, and joined to the next it would run on."""
+    return sentence if sentence.endswith(_SENTENCE_FINAL) else sentence + "."
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _stories(events: list[Event]) -> list[Story]:
@@ -89,7 +100,8 @@ def _stories(events: list[Event]) -> list[Story]:
         stories.append(Story(
             id=story_id,
             title=main.title,
-            summary=" ".join(e.summary for e in sorted(leading, key=lambda e: (e.date or "9999", e.id))),
+            summary=_cut(" ".join(sentences(e.summary)[0] for e in sorted(
+                leading, key=lambda e: (e.date or "9999", e.id)) if e.summary), STORY_SUMMARY_CHARS),
             languages=sorted({lang for e in group for lang in e.languages}),
             events=[e.id for e in group],
             articles=[a for e in group for a in e.articles],
