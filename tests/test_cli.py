@@ -129,3 +129,45 @@ def test_sample_corpus_digest_runs_as_a_module(tmp_path: Path) -> None:
     assert export["rejected"] == []
     assert {"en", "ar", "ru"} <= {a["lang"] for a in export["articles"]}
     assert "STORY" in result.stdout
+
+
+class _Terminal:
+    """A stderr that says it is a terminal, so tqdm draws."""
+
+    def __init__(self) -> None:
+        self.text = ""
+
+    def write(self, text: str) -> int:
+        self.text += text
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_digest_names_each_analysis_stage_on_a_terminal(
+    small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from storyline.pipeline import ANALYSIS_STAGES
+
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["digest", str(small_corpus), "--db", str(tmp_path / "s.db")]) == 0
+    total = len(ANALYSIS_STAGES)
+    shown = [stage for number, stage in enumerate(ANALYSIS_STAGES, 1)
+             if f"analysing ({number}/{total}): {stage}" in terminal.text]
+    assert shown == list(ANALYSIS_STAGES)
+
+
+def test_analyse_reports_its_stages_in_order(small_corpus: Path, tmp_path: Path) -> None:
+    from storyline.pipeline import ANALYSIS_STAGES, analyse, ingest
+    from storyline.store import open_store
+
+    store = open_store(tmp_path / "s.db")
+    ingest([small_corpus], store)
+    told: list[str] = []
+    assert analyse(store, stage=told.append).events
+    assert told == list(ANALYSIS_STAGES)

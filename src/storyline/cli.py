@@ -6,19 +6,20 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
 
 from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
 from storyline.export import to_json, validate
 from storyline.model import Digest, RawDocument
-from storyline.pipeline import RunReport, analyse, digest, ingest
+from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
 from storyline.store import Store, open_store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+T = TypeVar("T")
 DEFAULT_DB = "storyline.db"
 
 
@@ -84,6 +85,36 @@ def _progress(items: Iterable[RawDocument]) -> Iterable[RawDocument]:
     return tqdm(list(items), desc="extracting", unit="article", disable=None, mininterval=1.0, file=sys.stderr)
 
 
+class _StageBar:
+    """The analysis stage now running, on a terminal only (tqdm's disable=None). The bar opens at the first
+    stage, after the extraction bar of `digest` has closed."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, name: str) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(ANALYSIS_STAGES), disable=None, file=sys.stderr,
+                            bar_format="analysing ({n_fmt}/{total_fmt}): {desc}")
+        self.bar.n = ANALYSIS_STAGES.index(name) + 1
+        self.bar.set_description_str(name)  # redraws
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _analysed(run: Callable[[_StageBar], T]) -> T:
+    """`run` with a stage bar that is closed however it ends."""
+    bar = _StageBar()
+    try:
+        return run(bar)
+    finally:
+        bar.close()
+
+
 def _report(report: RunReport) -> None:
     for rejected in report.rejected:
         print(f"storyline: rejected {rejected.source}: {rejected.reason}", file=sys.stderr)
@@ -98,7 +129,7 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
         except ValueError as error:
             print(f"storyline: {error}", file=sys.stderr)
             return EXIT_USAGE
-    report, result = digest(args.paths, store, _progress, args.language, scorer)
+    report, result = _analysed(lambda bar: digest(args.paths, store, _progress, args.language, scorer, bar))
     _report(report)
     if args.json:
         _write_json(result, args.json)
@@ -110,7 +141,7 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
 def _ingest(args: argparse.Namespace, store: Store) -> int:
     report = ingest(args.paths, store, _progress)
     _report(report)
-    analyse(store)
+    _analysed(lambda bar: analyse(store, stage=bar))
     print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
     return EXIT_OK if report.read else EXIT_NOTHING
 

@@ -21,6 +21,9 @@ from storyline.summarise import summarise
 from storyline.timeexpr import date_articles
 
 Progress = Callable[[Iterable[RawDocument]], Iterable[RawDocument]]
+# Told the name of each analysis stage as it starts (the CLI shows it: analysis of a big store takes minutes).
+StageReport = Callable[[str], None]
+ANALYSIS_STAGES = ("duplicates", "entities", "events and stories", "quotes and actions", "saving")
 
 
 @dataclass(slots=True)
@@ -59,25 +62,34 @@ def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
     return RunReport(read=read, added=added, rejected=rejected)
 
 
-def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None) -> Digest:
+def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,
+            stage: StageReport | None = None) -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
-    `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings)."""
+    `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
+    each of ANALYSIS_STAGES as it starts."""
+    say = stage or (lambda _: None)
+    say("duplicates")
     articles = sorted(date_articles(store.articles()), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(articles)
+    say("entities")
     entities, mentions = resolve(articles)
+    say("events and stories")
     events, stories = summarise(articles, cluster_all(articles, mentions, scorer), language)
     digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
                     entities=entities, mentions=mentions)
+    say("quotes and actions")
     digest.quotes, digest.actions = statements(articles, entities, mentions)
+    say("saving")
     store.save_results(digest)
     return store.load()
 
 
 def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
-           language: str = "en", scorer: Relatedness | None = None) -> tuple[RunReport, Digest]:
+           language: str = "en", scorer: Relatedness | None = None,
+           stage: StageReport | None = None) -> tuple[RunReport, Digest]:
     """The main job: ingest new inputs, then recompute events and stories over everything stored."""
     report = ingest(paths, store, progress)
-    return report, analyse(store, language, scorer)
+    return report, analyse(store, language, scorer, stage)
 
 
 def _hash(doc: RawDocument) -> str:
