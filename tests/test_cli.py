@@ -171,3 +171,23 @@ def test_analyse_reports_its_stages_in_order(small_corpus: Path, tmp_path: Path)
     told: list[str] = []
     assert analyse(store, stage=told.append).events
     assert told == list(ANALYSIS_STAGES)
+
+
+def test_a_run_with_nothing_new_keeps_the_stored_results_and_a_new_article_or_language_recomputes_them(
+    small_corpus: Path, tmp_path: Path
+) -> None:
+    from storyline.pipeline import ANALYSIS_STAGES, analyse, ingest
+    from storyline.store import open_store
+
+    store = open_store(tmp_path / "s.db")
+    ingest([small_corpus], store)
+    told: list[str] = []
+    first = analyse(store, stage=told.append)
+    assert told == list(ANALYSIS_STAGES) and store.fingerprint()
+    told.clear()
+    assert analyse(store, stage=told.append) == first and told == []
+    assert analyse(store, language="fr", stage=told.append).events and told == list(ANALYSIS_STAGES)
+    told.clear()
+    _article(small_corpus, "port-3.txt", "Valletta strike ends", "The dock workers went back to work on Friday.")
+    ingest([small_corpus], store)
+    assert len(analyse(store, language="fr", stage=told.append).articles) == 4 and told == list(ANALYSIS_STAGES)

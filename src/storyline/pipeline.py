@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 from storyline.cluster import cluster_all
@@ -66,7 +68,11 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
             stage: StageReport | None = None) -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
     `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
-    each of ANALYSIS_STAGES as it starts."""
+    each of ANALYSIS_STAGES as it starts. Results computed from the same articles, language and code are
+    kept as stored (always recomputed with a `scorer`, which has no fingerprint)."""
+    fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
+    if fingerprint and store.fingerprint() == fingerprint:
+        return store.load()
     say = stage or (lambda _: None)
     say("duplicates")
     articles = sorted(date_articles(store.articles()), key=lambda a: (a.published is None, a.published, a.id))
@@ -80,7 +86,7 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
     say("quotes and actions")
     digest.quotes, digest.actions = statements(articles, entities, mentions)
     say("saving")
-    store.save_results(digest)
+    store.save_results(digest, fingerprint)
     return store.load()
 
 
@@ -90,6 +96,25 @@ def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
     """The main job: ingest new inputs, then recompute events and stories over everything stored."""
     report = ingest(paths, store, progress)
     return report, analyse(store, language, scorer, stage)
+
+
+def _fingerprint(content_hashes: dict[str, str], language: str) -> str:
+    """What analysis results depend on: every stored article's content, the reader's language, and
+    storyline's own code and data tables (an upgrade or an edited table recomputes them)."""
+    digest = hashlib.sha1(f"{language}\0{_code_fingerprint()}".encode())
+    for article_id, content_hash in sorted(content_hashes.items()):
+        digest.update(f"\0{article_id}\0{content_hash}".encode())
+    return digest.hexdigest()
+
+
+@cache
+def _code_fingerprint() -> str:
+    digest = hashlib.sha1()
+    package = resources.files("storyline")
+    for path in sorted(Path(str(package)).rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".json"}:
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def _hash(doc: RawDocument) -> str:

@@ -2,7 +2,8 @@
 
 Articles are written as soon as they are extracted, each batch in one transaction, so nothing ingested
 is lost when a later stage fails. Derived results (entities, events, stories) are replaced as a whole
-after every run: they are recomputed from the stored articles, which makes re-runs idempotent.
+after every run: they are recomputed from the stored articles, which makes re-runs idempotent. The results
+carry the fingerprint of what they were computed from, so a run with nothing new can keep them.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ class Store(Protocol):
     def add_articles(self, articles: Iterable[tuple[Article, str]]) -> int: ...
     def add_rejected(self, rejected: Iterable[Rejected]) -> None: ...
     def articles(self) -> list[Article]: ...
-    def save_results(self, digest: Digest) -> None: ...
+    def save_results(self, digest: Digest, fingerprint: str = "") -> None: ...
+    def fingerprint(self) -> str | None: ...
     def load(self) -> Digest: ...
     def search(self, query: str, limit: int = 20) -> list[Article]: ...
     def close(self) -> None: ...
@@ -122,6 +124,7 @@ class SQLStore:
             if found and int(found[0]["value"]) < SCHEMA_VERSION:
                 for table in _DERIVED_TABLES:
                     db.execute(f"DROP TABLE IF EXISTS {table}")
+                db.execute("DELETE FROM meta WHERE key = 'analysis'")  # the results it fingerprints are gone
             for statement in (_TABLES + ";" + extra).split(";"):
                 if statement.strip():
                     db.execute(statement)
@@ -152,8 +155,9 @@ class SQLStore:
     def articles(self) -> list[Article]:
         return [_article(row) for row in self._rows("SELECT * FROM articles ORDER BY id")]
 
-    def save_results(self, digest: Digest) -> None:
-        """Replace everything derived from the articles by this run's results, in one transaction."""
+    def save_results(self, digest: Digest, fingerprint: str = "") -> None:
+        """Replace everything derived from the articles by this run's results, in one transaction, with the
+        fingerprint of the articles and settings they come from ("" when unknown)."""
         rows: dict[str, list[tuple[Any, ...]]] = {
             "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities],
             "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions],
@@ -176,6 +180,13 @@ class SQLStore:
             # Analysis may link a copy or date an undated article from its text: keep both with the article.
             cursor.executemany(self._sql("UPDATE articles SET duplicate_of = ?, published = ? WHERE id = ?"),
                                [(a.duplicate_of, _iso(a.published), a.id) for a in digest.articles])
+            cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
+                                     " SET value = excluded.value"), (fingerprint,))
+
+    def fingerprint(self) -> str | None:
+        """The fingerprint saved with the stored results; None before the first analysis or when unknown."""
+        found = self._rows("SELECT value FROM meta WHERE key = 'analysis'")
+        return (found[0]["value"] or None) if found else None
 
     def load(self) -> Digest:
         return Digest(
