@@ -359,6 +359,7 @@ def _lookup(surface: str) -> _Known | None:
     return _lookup_exact(surface)[0]
 
 
+@lru_cache(maxsize=200_000)
 def _lookup_exact(surface: str) -> tuple[_Known | None, bool]:
     """The gazetteer entry of a surface form and whether it matched without removing an ending."""
     known, stems = _gazetteer()
@@ -481,9 +482,12 @@ def _overlaps(span: _Span, taken: Iterable[tuple[int, int]]) -> bool:
 def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Span]:
     words = list(WORD_SPAN.finditer(text))
     spans: list[_Span] = []
+    starts = _multiword_starts()
     index = 0
     while index < len(words):
-        for size in range(min(MAX_NGRAM, len(words) - index), 0, -1):
+        first = normalize(words[index].group())
+        longest = min(MAX_NGRAM, len(words) - index) if first in starts or ARABIC.search(first) else 1
+        for size in range(longest, 0, -1):
             start, end = words[index].start(), words[index + size - 1].end()
             surface = text[start:end]
             if size == 1 and not ARABIC.search(surface) and not surface[:1].isupper():
@@ -511,6 +515,14 @@ def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Sp
         else:
             index += 1
     return spans
+
+
+@lru_cache(maxsize=1)
+def _multiword_starts() -> frozenset[str]:
+    """First words of the gazetteer's multi-word forms: a word that starts none opens no longer match, so
+    the look-up of its 2- to 4-word surfaces is skipped (Arabic words may carry a clitic and are not)."""
+    return frozenset(match.group() for form in _gazetteer()[0] if " " in form
+                     for match in [WORD_SPAN.match(form)] if match)
 
 
 @lru_cache(maxsize=1)

@@ -362,7 +362,7 @@ def profile(text: str, lang: str | None = None) -> Profile:
                                                      lang), strict=True) if r >= RARE}
     if script in ("arabic", "han"):
         names |= content
-    romanised = sorted({anyascii(w).lower() for w in content if not w.isdigit()})
+    romanised = sorted({_romanised(w) for w in content if not w.isdigit()})
     return Profile(
         lang=lang,
         script=script,
@@ -377,7 +377,7 @@ def profile(text: str, lang: str | None = None) -> Profile:
         places=places(text),
         numbers=frozenset(_numbers(text)),
         length=len(text),
-        title_grams=_grams(sorted(w for w in (anyascii(w).lower() for w in WORD.findall(normalize(title)))
+        title_grams=_grams(sorted(w for w in (_romanised(w) for w in WORD.findall(normalize(title)))
                                   if len(w) >= MIN_WORD and not w.isdigit())),
         prefixes=_shared_weights(prefixes(text), ANY_LANGUAGE),
         prefix_lead=_shared_weights(prefixes(" ".join(text.split()[:PREFIX_LEAD_WORDS])), ANY_LANGUAGE),
@@ -388,7 +388,13 @@ def profile(text: str, lang: str | None = None) -> Profile:
 
 def prefixes(text: str) -> list[str]:
     """The cross-language prefix of every word of a text (figures included: they are language-free)."""
-    return [anyascii(w).lower()[:PREFIX] for w in WORD.findall(normalize(text)) if len(w) >= 2]
+    return [_romanised(w)[:PREFIX] for w in WORD.findall(normalize(text)) if len(w) >= 2]
+
+
+@lru_cache(maxsize=200_000)
+def _romanised(word: str) -> str:
+    """A word in lower-case ASCII (anyascii); cached, as every profile romanises every word three times."""
+    return anyascii(word).lower()
 
 
 def skeleton_keys(text: str) -> list[str]:
