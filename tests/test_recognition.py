@@ -255,6 +255,8 @@ def test_junk_around_names_is_no_entity() -> None:
                  "more. The Foreign Ministry added that talks go on.", "en")
     assert "L-R" not in found and "....We" not in found and "We" not in found
     assert "Ministry" not in found
+    possessive = _ids("Dock workers in Malta's Marsaxlokk went on strike.", "en")
+    assert possessive["Malta"] == "ent-malta" and "Marsaxlokk" in possessive
     assert found["U.S"] == "ent-united-states"
 
 

@@ -143,6 +143,9 @@ _CAPITALISED = re.compile(
 _LOWER_WORD = re.compile(r"(?<![\w.-])[^\W\d_A-Z\u0400-\u042f][^\W\d_]*(?![\w.-])")
 # A sentence starts after end punctuation, a line break or a dash, maybe with an opening quote ("„Víme").
 _SENTENCE_START = re.compile(r"(?:^|[.!?؟:…\"”“»]\s*|\n\s*|[-–—]\s+)[\"'«“„(\[]?$")
+# An English possessive ("Malta's"), and what a gazetteer match leaves before the next name.
+_POSSESSIVE = re.compile(r"(\w+)['’]s")
+_LEFTOVER = re.compile(r"(?:['’]s\b|\W)*")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3]+")
 _VOWEL_END = re.compile(r"[aeiouy]$")
 # Case endings of Slavic names, longest first: removed from each word of an inflecting language's name key.
@@ -490,6 +493,10 @@ def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Sp
         for size in range(longest, 0, -1):
             start, end = words[index].start(), words[index + size - 1].end()
             surface = text[start:end]
+            possessive = _POSSESSIVE.fullmatch(surface) if size == 1 else None
+            if possessive and _lookup(surface) is None:
+                surface = possessive.group(1)  # "Malta's Marsaxlokk": the place without its 's
+                end = start + len(surface)
             if size == 1 and not ARABIC.search(surface) and not surface[:1].isupper():
                 entry = _lookup(surface)  # "brexitu": inflected forms too
                 if entry is None or not entry.lowercase:
@@ -769,8 +776,9 @@ def _cut(start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, 
 def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
                calendar: frozenset[str], lower: frozenset[str], names: frozenset[str]) -> _Span | None:
     """A capitalised run cleaned of titles, function words and trailing punctuation; None when nothing is left."""
-    while start < end and not text[start].isalnum():
-        start += 1  # what a gazetteer cut leaves of a glued word: "....We" of "Quartet....We"
+    # What a gazetteer cut leaves: "....We" of "Quartet....We", "'s Marsaxlokk" of "Malta's Marsaxlokk".
+    leftover = _LEFTOVER.match(text, start, end)
+    start = leftover.end() if leftover else start
     chunk = text[start:end]
     parts = [(m.start() + start, m.end() + start) for m in re.finditer(r"\S+", chunk)]
     titled = False
