@@ -191,3 +191,19 @@ def test_a_run_with_nothing_new_keeps_the_stored_results_and_a_new_article_or_la
     _article(small_corpus, "port-3.txt", "Valletta strike ends", "The dock workers went back to work on Friday.")
     ingest([small_corpus], store)
     assert len(analyse(store, language="fr", stage=told.append).articles) == 4 and told == list(ANALYSIS_STAGES)
+
+
+def test_digest_prints_who_a_summary_and_a_quote_per_story(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    _article(folder, "port-1.txt", "Dock workers strike at the port of Valletta",
+             "Dock workers at Valletta walked out on Wednesday, union leader Tomas Reinholt said. "
+             "“We will stay out until the company listens,” Reinholt told reporters in Valletta.")
+    _article(folder, "port-2.txt", "Valletta port strike halts shipping",
+             "Shipping at Valletta stopped on Wednesday as dock workers went on strike behind union leader "
+             "Tomas Reinholt. Forty ships waited outside the port.")
+    assert main(["digest", str(folder), "--db", str(tmp_path / "s.db")]) == 0
+    printed = capsys.readouterr().out
+    who = next(line for line in printed.splitlines() if line.startswith("  who: "))
+    assert "Tomas Reinholt" in who and "Valletta" in who
+    assert "  summary: Dock workers at Valletta walked out on Wednesday" in printed
+    assert "    Tomas Reinholt: “We will stay out until the company listens”" in printed

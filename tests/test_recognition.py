@@ -271,3 +271,11 @@ def test_two_particles_stay_inside_a_name_and_german_compound_titles_are_strippe
     assert found["Lena von der Brake"] == "PER"
     assert found["Jonas Feld"] == "PER"
     assert _types("Juan Carlos de la Vega spoke.", "en")["Juan Carlos de la Vega"] == "PER"
+
+
+def test_title_inside_a_run_splits_it_and_a_free_standing_article_does_not_change_the_name() -> None:
+    found = _ids("Qaranis Foreign Minister Kareem Al-Hadad met the press. Later Karim Al Haddad spoke, and "
+                 "Al Haddad said more. The Norwegian Foreign Ministry agreed.", "en")
+    assert "Kareem Al-Hadad" in found and "Qaranis" in found
+    assert found["Al Haddad"] == found["Karim Al Haddad"]
+    assert "Norwegian Foreign Ministry" in found

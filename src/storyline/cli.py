@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import textwrap
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -13,12 +15,19 @@ from typing import Any, TextIO, TypeVar
 from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
 from storyline.export import to_json, validate
-from storyline.model import Digest, RawDocument
+from storyline.model import Digest, Quote, RawDocument
 from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
 from storyline.store import Store, open_store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+# What `digest` prints of each story: the entities in most of its articles (in at least two when it has
+# several: one article's stray capitals are no story's actors), its summary wrapped to PRINT_WIDTH, and
+# each event's first direct quote of a known speaker, in the reader's language when there is one, shortened
+# to PRINTED_QUOTE characters.
+PRINTED_ENTITIES = 6
+PRINT_WIDTH = 110
+PRINTED_QUOTE = 100
 T = TypeVar("T")
 DEFAULT_DB = "storyline.db"
 
@@ -133,7 +142,7 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
     _report(report)
     if args.json:
         _write_json(result, args.json)
-    _print_stories(result, sys.stdout, detailed=True)
+    _print_stories(result, sys.stdout, detailed=True, language=args.language)
     print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
     return EXIT_OK if report.read else EXIT_NOTHING
 
@@ -186,9 +195,18 @@ def _write_json(result: Digest, target: str) -> None:
         Path(target).write_text(text + "\n", encoding="utf-8")
 
 
-def _print_stories(result: Digest, out: TextIO, detailed: bool) -> None:
+def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = "en") -> None:
     events = {e.id: e for e in result.events}
     articles = {a.id: a for a in result.articles}
+    names = {e.id: e.name for e in result.entities}
+    entities_of: dict[str, set[str]] = defaultdict(set)
+    for mention in result.mentions:
+        if mention.entity in names:
+            entities_of[mention.article].add(mention.entity)
+    quotes_of: dict[str, list[Quote]] = defaultdict(list)
+    for said in result.quotes:
+        if said.direct and said.speaker in names:
+            quotes_of[said.article].append(said)
     if not result.stories:
         print("No stories yet.", file=out)
     for story in result.stories:
@@ -198,10 +216,22 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool) -> None:
               file=out)
         if not detailed:
             continue
+        involved = Counter(e for a in story.articles for e in entities_of[a])
+        least = min(2, len(story.articles))
+        top = sorted((e for e in involved if involved[e] >= least), key=lambda e: (-involved[e], names[e]))
+        if top:
+            print(f"  who: {', '.join(names[e] for e in top[:PRINTED_ENTITIES])}", file=out)
+        print(textwrap.fill(story.summary, PRINT_WIDTH, initial_indent="  summary: ", subsequent_indent="    "),
+              file=out)
         for entry in story.timeline:
             event = events[entry.event]
             print(f"  EVENT {event.id} [{event.date or 'undated'}] {event.title} ({', '.join(event.languages)})",
                   file=out)
+            said_in = sorted(event.articles, key=lambda a: articles[a].lang != language)
+            first = next((q for a in said_in for q in quotes_of[a]), None)
+            if first is not None:
+                words = textwrap.shorten(first.text, PRINTED_QUOTE, placeholder=" …")
+                print(f"    {names[first.speaker or '']}: “{words}”", file=out)
             for article_id in event.articles:
                 article = articles[article_id]
                 copy = f" (copy of {article.duplicate_of})" if article.duplicate_of else ""

@@ -154,6 +154,8 @@ _SLAVIC_ENDINGS = tuple(sorted(
      "a", "u", "e", "i", "y", "ie", "ia", "iu", "yu", "ya", "ye"),
     key=len, reverse=True,
 ))
+# The Arabic article written as a word of its own in a Latin or Cyrillic name ("Karim Al Haddad").
+_ARTICLE_TOKENS = frozenset({"al", "el", "аль", "эль"})
 # Arabic one-letter prefixes (and, by, for, like) written onto the next word: "وروسيا", "بموسكو".
 _ARABIC_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 
@@ -677,6 +679,7 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
         if _inside(match.start(), headings):
             pieces = [p for piece in pieces for p in _runs_of_names(text, *piece, names)]
         pieces = [p for piece in pieces for p in _after_acronym(text, *piece)]
+        pieces = [p for piece in pieces for p in _before_title(text, *piece, words)]
         if lang in INFLECTING:
             pieces = [p for piece in pieces for p in _after_place(text, *piece)]
         for start, end in pieces:
@@ -749,6 +752,19 @@ def _after_acronym(text: str, start: int, end: int) -> list[tuple[int, int]]:
     if len(words) >= 3 and first.isupper() and len(first) <= MAX_ACRONYM and not any(
             w.group().isupper() for w in words[1:]):
         return [(start, start + words[0].end()), (start + words[1].start(), end)]
+    return [(start, end)]
+
+
+def _before_title(text: str, start: int, end: int, words: _Words) -> list[tuple[int, int]]:
+    """Split a run where titles begin inside it and a name follows them: "Qaranis Foreign Minister Kareem
+    Al-Hadad" -> "Qaranis", "Foreign Minister Kareem Al-Hadad" (whose titles _name_span then strips)."""
+    tokens = list(re.finditer(r"\S+", text[start:end]))
+    titles = [t.group().rstrip(".,:;").casefold() in words.titles for t in tokens]
+    if any(t.group() in words.org_heads for t in tokens):
+        return [(start, end)]  # "Norwegian Foreign Ministry": a body, whose adjectives are no titles
+    for index in range(1, len(tokens) - 1):
+        if titles[index] and not titles[index - 1] and not all(titles[index:]):
+            return [(start, start + tokens[index - 1].end()), (start + tokens[index].start(), end)]
     return [(start, end)]
 
 
@@ -950,7 +966,11 @@ def _name_tokens(surface: str) -> list[str]:
 
 
 def _name_key(surface: str, lang: str | None) -> str:
-    return " ".join(k for k in (_token_key(t, lang) for t in _name_tokens(surface)) if k)
+    """The key of a name: its words' keys, without a free-standing Arabic article ("Karim Al Haddad" has the
+    key of "Karim al-Haddad", whose skeleton drops the joined one; "Al Haddad" is then a surname)."""
+    tokens = _name_tokens(surface)
+    kept = [t for i, t in enumerate(tokens) if i == len(tokens) - 1 or t.casefold() not in _ARTICLE_TOKENS]
+    return " ".join(k for k in (_token_key(t, lang) for t in kept) if k)
 
 
 @dataclass(slots=True)
@@ -1162,7 +1182,8 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
         if key.startswith("g:"):
             name = key[2:]
         else:
-            name = max(counts, key=lambda s: (s.isascii(), len(s.split()), counts[s], -len(s), s))
+            name = max(counts, key=lambda s: (s.isascii(), len([w for w in s.split() if w.casefold() not in
+                                                                 _ARTICLE_TOKENS]), counts[s], -len(s), s))
         kind = types[key].most_common(1)[0][0]
         if kind == "MISC" and types[key]["PER"]:
             kind = "PER"
