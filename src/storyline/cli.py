@@ -21,11 +21,13 @@ from storyline.relatedness import Relatedness, load
 from storyline.store import Store, open_store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
-# What `digest` prints of each story: the entities in most of its articles (in at least two when it has
-# several: one article's stray capitals are no story's actors), its summary wrapped to PRINT_WIDTH, and
+# What `digest` prints of each story: the entities in most of its articles, people first among equals (in
+# at least two articles when it has several: one article's stray capitals are no story's actors; types are
+# not split, as places unknown to the gazetteers come out as MISC), its summary wrapped to PRINT_WIDTH, and
 # each event's first direct quote of a known speaker, in the reader's language when there is one, shortened
 # to PRINTED_QUOTE characters.
-PRINTED_ENTITIES = 6
+PRINTED_ENTITIES = 8
+TYPE_ORDER = {"PER": 0, "ORG": 1, "LOC": 2}
 PRINT_WIDTH = 110
 PRINTED_QUOTE = 100
 T = TypeVar("T")
@@ -199,6 +201,7 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = 
     events = {e.id: e for e in result.events}
     articles = {a.id: a for a in result.articles}
     names = {e.id: e.name for e in result.entities}
+    types = {e.id: e.type for e in result.entities}
     entities_of: dict[str, set[str]] = defaultdict(set)
     for mention in result.mentions:
         if mention.entity in names:
@@ -218,9 +221,10 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = 
             continue
         involved = Counter(e for a in story.articles for e in entities_of[a])
         least = min(2, len(story.articles))
-        top = sorted((e for e in involved if involved[e] >= least), key=lambda e: (-involved[e], names[e]))
+        top = sorted((e for e in involved if involved[e] >= least),
+                     key=lambda e: (-involved[e], TYPE_ORDER.get(types[e], len(TYPE_ORDER)), names[e]))
         if top:
-            print(f"  who: {', '.join(names[e] for e in top[:PRINTED_ENTITIES])}", file=out)
+            print(f"  involved: {', '.join(names[e] for e in top[:PRINTED_ENTITIES])}", file=out)
         print(textwrap.fill(story.summary, PRINT_WIDTH, initial_indent="  summary: ", subsequent_indent="    "),
               file=out)
         for entry in story.timeline:
