@@ -193,7 +193,9 @@ def test_a_run_with_nothing_new_keeps_the_stored_results_and_a_new_article_or_la
     assert len(analyse(store, language="fr", stage=told.append).articles) == 4 and told == list(ANALYSIS_STAGES)
 
 
-def test_digest_prints_the_entities_involved_a_summary_and_a_quote_per_story(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_digest_prints_the_entities_involved_a_summary_and_a_quote_per_story(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "in"
     _article(folder, "port-1.txt", "Dock workers strike at the port of Valletta",
              "Dock workers at Valletta walked out on Wednesday, union leader Tomas Reinholt said. "
