@@ -279,3 +279,10 @@ def test_title_inside_a_run_splits_it_and_a_free_standing_article_does_not_chang
     assert "Kareem Al-Hadad" in found and "Qaranis" in found
     assert found["Al Haddad"] == found["Karim Al Haddad"]
     assert "Norwegian Foreign Ministry" in found
+
+
+def test_double_surname_joins_its_full_name_and_an_acronym_joins_no_person() -> None:
+    found = _ids("Transport Minister Roderick Zammit Pace met Aylin Kocabey. Zammit Pace said the port must "
+                 "reopen, Kocabey told CPA.", "en")
+    assert found["Zammit Pace"] == found["Roderick Zammit Pace"]
+    assert found["Kocabey"] == found["Aylin Kocabey"] != found["CPA"]

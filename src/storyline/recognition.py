@@ -1001,10 +1001,11 @@ def _analyse(docs: list[_Doc]) -> None:
         for span in doc.spans:
             tokens = _name_tokens(span.text)
             if span.key.startswith("n:") and len(tokens) >= 2 and span.type == "PER":
-                local.setdefault(_loose(span.key.split()[-1]).removeprefix("n:"), span.key)
+                for surname in _surnames(span.key):
+                    local.setdefault(_loose(surname), span.key)
         for span in doc.spans:
-            if not span.key.startswith("n:") or " " in span.key:
-                continue
+            if not span.key.startswith("n:") or span.key.count(" ") > 1 or span.text.isupper():
+                continue  # three words or more are a full name (two may be a double surname); "CPA" no surname
             own = span.key[2:]
             loose = _loose(own)
             target = local.get(loose) if (loose == own or own + "~" not in local) else None
@@ -1050,10 +1051,17 @@ def _surname_index(docs: list[_Doc]) -> dict[str, set[str]]:
     for doc in docs:
         for span in doc.spans:
             if span.type == "PER" and span.key.startswith("n:") and " " in span.key:
-                last = span.key.split()[-1]
-                index[last].add(span.key)
-                index[_loose(last)].add(span.key)
+                for surname in _surnames(span.key):
+                    index[surname].add(span.key)
+                    index[_loose(surname)].add(span.key)
     return index
+
+
+def _surnames(key: str) -> list[str]:
+    """The keys a full name can be shortened to: its last word, and its last two of three or more
+    ("Zammit Pace" of "Roderick Zammit Pace")."""
+    words = key.removeprefix("n:").split()
+    return [" ".join(words[-size:]) for size in range(1, min(len(words) - 1, 2) + 1)]
 
 
 def _learn_in_arabic(docs: list[_Doc], full: dict[str, Counter[str]]) -> None:
