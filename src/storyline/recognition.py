@@ -73,6 +73,9 @@ MIN_LEARNED_SURNAME_KEY = 4
 # names worse); unrelated words score below -6 (الخارجية/Lavrov -6.97). -2.5 sits between.
 MIN_TRANSLIT_PER_LETTER = -2.5
 MAX_NGRAM = 4
+# An all-capital word joins a surname only with a skeleton key this long: "CPA" (kb) would join Kocabey,
+# "ПУТИН" (btn) is Putin in a headline.
+MIN_CAPITALS_KEY = 3
 # Inflected gazetteer look-up (_inflected): words agree on at least this many first letters, a listed word may
 # lose this many final letters and the text's word add this many. Set by hand on BSNLP dev (Polish, Czech,
 # Slovene and Ukrainian case forms of the UK, the EU and its bodies): linking pairwise F1 0.744 -> 0.807.
@@ -995,17 +998,17 @@ def _analyse(docs: list[_Doc]) -> None:
                 if span.type == "PER" and len(_name_tokens(span.text)) >= 2:
                     full[_loose(span.key)][span.key] += 1
     _learn_in_arabic(docs, full)
+    _join_double_surnames(docs)
     surnames = _surname_index(docs)
     for doc in docs:
-        local: dict[str, str] = {}
+        local: dict[str, str] = {}  # surname -> full name, in this article
         for span in doc.spans:
-            tokens = _name_tokens(span.text)
-            if span.key.startswith("n:") and len(tokens) >= 2 and span.type == "PER":
-                for surname in _surnames(span.key):
-                    local.setdefault(_loose(surname), span.key)
+            if span.key.startswith("n:") and len(_name_tokens(span.text)) >= 2 and span.type == "PER":
+                local.setdefault(_loose(span.key.split()[-1]).removeprefix("n:"), span.key)
         for span in doc.spans:
-            if not span.key.startswith("n:") or span.key.count(" ") > 1 or span.text.isupper():
-                continue  # three words or more are a full name (two may be a double surname); "CPA" no surname
+            if not span.key.startswith("n:") or " " in span.key or (
+                    span.text.isupper() and len(_loose(span.key[2:])) < MIN_CAPITALS_KEY):
+                continue  # "CPA" is no surname
             own = span.key[2:]
             loose = _loose(own)
             target = local.get(loose) if (loose == own or own + "~" not in local) else None
@@ -1020,6 +1023,25 @@ def _analyse(docs: list[_Doc]) -> None:
             if candidates is not None and len(candidates) == 1:
                 span.key, span.type = next(iter(candidates)), "PER"
     _merge_inflected(docs)
+
+
+def _join_double_surnames(docs: list[_Doc]) -> None:
+    """A two-word name that an article also writes as the last two words of a longer person's name is that
+    person's double surname ("Zammit Pace" of "Roderick Zammit Pace"), in every article of the batch, so the
+    name keeps one entity; a two-word name that ends several longer names stays as it is."""
+    joins: dict[str, set[str]] = defaultdict(set)
+    for doc in docs:
+        longer = {_loose(" ".join(s.key.split()[-2:])): s.key for s in doc.spans
+                  if s.type == "PER" and s.key.startswith("n:") and s.key.count(" ") >= 2}
+        for span in doc.spans:
+            if span.key.startswith("n:") and span.key.count(" ") == 1:
+                target = longer.get(_loose(span.key[2:]))
+                if target is not None:
+                    joins[span.key].add(target)
+    for doc in docs:
+        for span in doc.spans:
+            if len(joins.get(span.key, ())) == 1:
+                span.key, span.type = next(iter(joins[span.key])), "PER"
 
 
 def _possessive(key: str, lang: str | None) -> bool:
@@ -1051,17 +1073,10 @@ def _surname_index(docs: list[_Doc]) -> dict[str, set[str]]:
     for doc in docs:
         for span in doc.spans:
             if span.type == "PER" and span.key.startswith("n:") and " " in span.key:
-                for surname in _surnames(span.key):
-                    index[surname].add(span.key)
-                    index[_loose(surname)].add(span.key)
+                last = span.key.split()[-1]
+                index[last].add(span.key)
+                index[_loose(last)].add(span.key)
     return index
-
-
-def _surnames(key: str) -> list[str]:
-    """The keys a full name can be shortened to: its last word, and its last two of three or more
-    ("Zammit Pace" of "Roderick Zammit Pace")."""
-    words = key.removeprefix("n:").split()
-    return [" ".join(words[-size:]) for size in range(1, min(len(words) - 1, 2) + 1)]
 
 
 def _learn_in_arabic(docs: list[_Doc], full: dict[str, Counter[str]]) -> None:
