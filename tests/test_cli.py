@@ -194,16 +194,12 @@ def test_a_run_with_nothing_new_keeps_the_stored_results_and_a_new_article_or_la
 
 
 def test_digest_prints_the_entities_involved_a_summary_and_a_quote_per_story(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    folder = tmp_path / "in"
-    _article(folder, "port-1.txt", "Dock workers strike at the port of Valletta",
-             "Dock workers at Valletta walked out on Wednesday, union leader Tomas Reinholt said. "
-             "“We will stay out until the company listens,” Reinholt told reporters in Valletta.")
-    _article(folder, "port-2.txt", "Valletta port strike halts shipping",
-             "Shipping at Valletta stopped on Wednesday as dock workers went on strike behind union leader "
-             "Tomas Reinholt. Forty ships waited outside the port.")
-    assert main(["digest", str(folder), "--db", str(tmp_path / "s.db")]) == 0
+    _article(small_corpus, "port-3.txt", "Valletta dock strike goes on",
+             "“We will stay out until the company listens,” Tomas Reinholt told reporters in Valletta on "
+             "Wednesday. The strike halted the port.")
+    assert main(["digest", str(small_corpus), "--db", str(tmp_path / "s.db")]) == 0
     printed = capsys.readouterr().out
     involved = next(line for line in printed.splitlines() if line.startswith("  involved: "))
     assert "Tomas Reinholt" in involved and "Valletta" in involved
