@@ -286,3 +286,9 @@ def test_double_surname_joins_its_full_name_and_an_acronym_joins_no_person() -> 
                  "reopen, Kocabey told CPA.", "en")
     assert found["Zammit Pace"] == found["Roderick Zammit Pace"]
     assert found["Kocabey"] == found["Aylin Kocabey"] != found["CPA"]
+
+
+def test_a_name_in_another_script_is_never_a_common_word_of_the_language() -> None:
+    # wordfreq counts "Ryanair" in Ukrainian text; a Latin word opening a Ukrainian sentence is still a name.
+    found = _ids("Ryanair скасувала рейси. Пасажири чекали.", "uk")
+    assert "Ryanair" in found and "Пасажири" not in found

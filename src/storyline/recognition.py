@@ -159,6 +159,9 @@ _SLAVIC_ENDINGS = tuple(sorted(
 ))
 # The Arabic article written as a word of its own in a Latin or Cyrillic name ("Karim Al Haddad").
 _ARTICLE_TOKENS = frozenset({"al", "el", "аль", "эль"})
+# Languages not written in the Latin script (Serbian, written in both, is left out).
+_SCRIPT_OF_LANGUAGE = {"ru": "cyrillic", "uk": "cyrillic", "bg": "cyrillic", "be": "cyrillic", "mk": "cyrillic",
+                       "ar": "arabic", "fa": "arabic", "ur": "arabic"}
 # Arabic one-letter prefixes (and, by, for, like) written onto the next word: "وروسيا", "بموسكو".
 _ARABIC_PREFIXES = ("و", "ب", "ل", "ف", "ك")
 
@@ -323,8 +326,8 @@ def _calendar_words() -> frozenset[str]:
 
 @lru_cache(maxsize=200_000)
 def _zipf(word: str, lang: str | None) -> float:
-    """wordfreq Zipf frequency of the lower-cased word in `lang` (0.0 when unknown)."""
-    if not lang:
+    """wordfreq Zipf frequency of the lower-cased word in `lang` (0.0 when unknown or in another script)."""
+    if not lang or _foreign_script(word, lang):
         return 0.0
     try:
         from wordfreq import zipf_frequency
@@ -332,6 +335,13 @@ def _zipf(word: str, lang: str | None) -> float:
         return float(zipf_frequency(word.casefold(), lang))
     except (ImportError, LookupError, ValueError):
         return 0.0
+
+
+def _foreign_script(word: str, lang: str) -> bool:
+    """`word` is written in another script than `lang` ("Ryanair" in Ukrainian): wordfreq counts such words
+    in the language's text, but they are foreign names there, never its common words."""
+    script = "cyrillic" if CYRILLIC.search(word) else "arabic" if ARABIC.search(word) else "latin"
+    return script != _SCRIPT_OF_LANGUAGE.get(lang, "latin")
 
 
 def _noun_head(first: str, lang: str | None, words: int) -> bool:
@@ -352,7 +362,7 @@ def _common_noun(word: str, lang: str | None) -> bool:
 @lru_cache(maxsize=200_000)
 def _common_word(word: str, lang: str | None) -> bool:
     """True when `word` is a frequent ordinary word of `lang` (wordfreq), so a sentence may start with it."""
-    if not lang:
+    if not lang or _foreign_script(word, lang):
         return False
     try:
         from wordfreq import zipf_frequency
