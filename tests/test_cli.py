@@ -205,3 +205,16 @@ def test_digest_prints_the_entities_involved_a_summary_and_a_quote_per_story(
     assert "Tomas Reinholt" in involved and "Valletta" in involved
     assert "  summary: Dock workers at Valletta walked out on Wednesday" in printed
     assert "    Tomas Reinholt: “We will stay out until the company listens”" in printed
+
+
+@pytest.mark.parametrize("kind", ["not a database", "a directory", "a server that is not there"])
+def test_a_store_that_cannot_be_opened_is_a_usage_error_on_one_line(
+    kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = {"not a database": tmp_path / "notes.db", "a directory": tmp_path,
+              "a server that is not there": "postgresql://nobody@127.0.0.1:1/news"}[kind]
+    if kind == "not a database":
+        (tmp_path / "notes.db").write_text("shopping list\n", encoding="utf-8")
+    assert main(["stories", "--db", str(target)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"storyline: cannot open store {target}: ") and error.count("\n") == 1

@@ -219,13 +219,16 @@ class SQLiteStore(SQLStore):
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        self.db = sqlite3.connect(self.path)
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self._create_schema(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
-            "id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2')"
-        )
+        try:
+            self.db = sqlite3.connect(self.path)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._create_schema(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
+                "id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2')"
+            )
+        except sqlite3.Error as error:  # a directory, another kind of file, a damaged database
+            raise ValueError(f"not a usable SQLite database ({_one_line(error)})") from error
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -260,11 +263,14 @@ class PostgresStore(SQLStore):
         except ImportError as error:
             raise ValueError("the PostgreSQL store needs the 'postgres' extra: pip install 'storyline[postgres]'") \
                 from error
-        self.db = psycopg.connect(url, row_factory=dict_row, autocommit=True)
-        self._create_schema(
-            "CREATE TABLE IF NOT EXISTS articles_fts (id TEXT PRIMARY KEY, doc tsvector NOT NULL);"
-            "CREATE INDEX IF NOT EXISTS articles_fts_doc ON articles_fts USING gin (doc)"
-        )
+        try:
+            self.db = psycopg.connect(url, row_factory=dict_row, autocommit=True)
+            self._create_schema(
+                "CREATE TABLE IF NOT EXISTS articles_fts (id TEXT PRIMARY KEY, doc tsvector NOT NULL);"
+                "CREATE INDEX IF NOT EXISTS articles_fts_doc ON articles_fts USING gin (doc)"
+            )
+        except psycopg.Error as error:  # no server there, refused credentials, no such database
+            raise ValueError(f"cannot use the PostgreSQL database ({_one_line(error)})") from error
 
     def _transaction(self) -> AbstractContextManager[Any]:
         @contextmanager
@@ -313,3 +319,8 @@ def _article(row: Any) -> Article:
         published=datetime.fromisoformat(row["published"]) if row["published"] else None, lang=row["lang"],
         author=row["author"], site=row["site"], duplicate_of=row["duplicate_of"],
     )
+
+
+def _one_line(error: Exception) -> str:
+    """A driver's message on one line (psycopg's span several), for the CLI's one line per problem."""
+    return " ".join(str(error).split())
