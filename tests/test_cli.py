@@ -218,3 +218,14 @@ def test_a_store_that_cannot_be_opened_is_a_usage_error_on_one_line(
     assert main(["stories", "--db", str(target)]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"storyline: cannot open store {target}: ") and error.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["digest", "export"])
+def test_a_json_target_that_cannot_be_written_is_refused_before_any_work(
+    command: str, small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "missing" / "out.json"
+    paths = [str(small_corpus)] if command == "digest" else []
+    assert main([command, *paths, "--db", str(tmp_path / "s.db"), "--json", str(target)]) == 2
+    assert capsys.readouterr().err == f"storyline: cannot write {target}: no directory {target.parent}\n"
+    assert not (tmp_path / "s.db").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections import Counter, defaultdict
@@ -37,6 +38,10 @@ DEFAULT_DB = "storyline.db"
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    problem = _unwritable(getattr(args, "json", None))
+    if problem is not None:  # before any work: a digest of a big folder must not end in a failed write
+        print(f"storyline: cannot write {args.json}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         store = open_store(args.db)
     except (ValueError, OSError) as error:
@@ -142,10 +147,11 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
             return EXIT_USAGE
     report, result = _analysed(lambda bar: digest(args.paths, store, _progress, args.language, scorer, bar))
     _report(report)
-    if args.json:
-        _write_json(result, args.json)
+    written = _write_json(result, args.json) if args.json else True
     _print_stories(result, sys.stdout, detailed=True, language=args.language)
     print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
+    if not written:
+        return EXIT_USAGE
     return EXIT_OK if report.read else EXIT_NOTHING
 
 
@@ -183,18 +189,40 @@ def _search(args: argparse.Namespace, store: Store) -> int:
 
 def _export(args: argparse.Namespace, store: Store) -> int:
     result = store.load()
-    _write_json(result, args.json)
+    if not _write_json(result, args.json):
+        return EXIT_USAGE
     return EXIT_OK if result.articles else EXIT_NOTHING
 
 
-def _write_json(result: Digest, target: str) -> None:
+def _unwritable(target: str | None) -> str | None:
+    """Why a --json file cannot be written, or None when it can (or when there is none, or it is stdout)."""
+    if not target or target == "-":
+        return None
+    path = Path(target)
+    if path.is_dir():
+        return "it is a directory"
+    folder = path.absolute().parent
+    if not folder.is_dir():
+        return f"no directory {folder}"
+    if not os.access(folder, os.W_OK):
+        return f"directory {folder} is not writable"
+    return None
+
+
+def _write_json(result: Digest, target: str) -> bool:
+    """Write the export; False, with one line on stderr, when the file cannot be written."""
     export = to_json(result)
     validate(export)
     text = json.dumps(export, ensure_ascii=False, indent=2)
     if target == "-":
         print(text)
-    else:
+        return True
+    try:
         Path(target).write_text(text + "\n", encoding="utf-8")
+    except OSError as error:
+        print(f"storyline: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+        return False
+    return True
 
 
 def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = "en") -> None:
