@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+import pytest
 
 from storyline.ingest import read_documents
 from storyline.model import RawDocument, Rejected
@@ -69,18 +74,18 @@ def test_malformed_jsonl_line_is_rejected_with_its_line_number_and_the_rest_kept
     assert "date" in sources[f"{feed}:4"]
 
 
-def test_rss_items_become_articles_and_a_broken_feed_is_rejected(tmp_path: Path) -> None:
-    rss = tmp_path / "desk.xml"
-    rss.write_text(
-        """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Desk</title>
+FEED = """<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Desk</title>
         <item><title>Port reopens</title><link>http://example.org/1</link><guid>g1</guid>
         <pubDate>Wed, 04 Mar 2026 09:00:00 GMT</pubDate>
         <description>The port reopened on Wednesday.</description></item>
         <item><title>Talks end</title><link>http://example.org/2</link><guid>g2</guid>
         <description>&lt;p&gt;Talks ended late on Tuesday.&lt;/p&gt;</description></item>
-        </channel></rss>""",
-        encoding="utf-8",
-    )
+        </channel></rss>"""
+
+
+def test_rss_items_become_articles_and_a_broken_feed_is_rejected(tmp_path: Path) -> None:
+    rss = tmp_path / "desk.xml"
+    rss.write_text(FEED, encoding="utf-8")
     broken = tmp_path / "broken.xml"
     broken.write_text("<rss><channel><item><title>cut off", encoding="utf-8")
     docs, rejected = _read(rss, broken)
@@ -104,3 +109,47 @@ def test_curly_quotes_survive_decoding_so_json_and_quote_styles_stay_intact(tmp_
     docs, rejected = _read(tmp_path / "q.jsonl")
     assert not rejected
     assert docs[0].content == record["text"]
+
+
+class _NewsSite(BaseHTTPRequestHandler):
+    """A small web server: a feed served as text/plain (the body says it is RSS), a page, a missing page."""
+
+    def do_GET(self) -> None:
+        pages = {"/desk/rss.xml": ("text/plain", FEED),
+                 "/2026/port-reopens.html": ("text/html", "<html><body><article><h1>Port reopens</h1><p>The "
+                                             "port of Valletta reopened on Wednesday.</p></article></body></html>")}
+        if self.path not in pages:
+            self.send_error(404, "Not Found")
+            return
+        kind, body = pages[self.path]
+        data = body.encode("utf-8")
+        self.send_response(200)
+        self.send_header("Content-Type", f"{kind}; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def news_site() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NewsSite)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_feed_and_a_page_are_fetched_by_url_and_a_missing_or_unreachable_one_is_rejected(news_site: str) -> None:
+    feed, page, missing = f"{news_site}/desk/rss.xml", f"{news_site}/2026/port-reopens.html", f"{news_site}/gone"
+    items = list(read_documents([feed, page, missing, "http://127.0.0.1:9/feed.xml"]))
+    docs = [i for i in items if isinstance(i, RawDocument)]
+    assert [d.title for d in docs[:2]] == ["Port reopens", "Talks end"]
+    assert all(d.id.startswith("rss-") and d.source.startswith(feed) for d in docs[:2])
+    assert (docs[2].id, docs[2].kind, docs[2].url, docs[2].source) == ("port-reopens", "html", page, page)
+    rejected = {i.source: i.reason for i in items if isinstance(i, Rejected)}
+    assert rejected[missing] == "HTTP 404 Not Found"
+    assert rejected["http://127.0.0.1:9/feed.xml"].startswith("cannot fetch: ")

@@ -57,9 +57,9 @@ def test_an_article_segment_on_a_second_topic_is_listed_by_that_event_without_le
     assert next(a for a in export["articles"] if a["id"] == "deal-en")["event"] == "ev-deal"
 
 
-def test_a_standfirst_without_a_full_stop_does_not_run_into_the_next_sentence() -> None:
-    article = _article("dam-en", "Dam talks", "Ministers meet in Geneva over the Kessara dam\n\nThe ministers met "
-                       "on Monday. They spoke for five hours.", "en", 2)
+def test_a_section_label_is_skipped_and_a_standfirst_does_not_run_into_the_next_sentence() -> None:
+    article = _article("dam-en", "Dam talks", "World\n\nMinisters meet in Geneva over the Kessara dam\n\nThe "
+                       "ministers met on Monday. They spoke for five hours.", "en", 2)
     events, _ = summarise([article], Clustering({"dam-en": "ev-dam"}, {"ev-dam": "st-dam"}, {}))
     assert events[0].summary == "Ministers meet in Geneva over the Kessara dam. The ministers met on Monday."
 

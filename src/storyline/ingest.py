@@ -1,4 +1,5 @@
-"""Stage 1, ingest: read files, directories, JSON/JSONL records and RSS/Atom feeds into raw documents.
+"""Stage 1, ingest: read files, directories, JSON/JSONL records and RSS/Atom feeds (files or URLs) and web
+pages by URL into raw documents.
 
 One bad input never stops the batch: every problem becomes a `Rejected` record that names the input
 (the file, and the line for JSONL) and the reason, and reading goes on with the next input.
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import charset_normalizer
 import ftfy
@@ -30,6 +32,13 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | RECORD_SUFFIXES | FEED_SUFF
 BINARY_CONTROL_SHARE = 0.10
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _TAG = re.compile(r"<(?:html|body|p|div|article|br|head)\b", re.IGNORECASE)
+_URL = re.compile(r"https?://", re.IGNORECASE)
+# A fetched text that opens like this is a feed whatever its Content-Type says.
+_FEED_START = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.DOTALL)
+# Fetching a URL: seconds to wait for the server, and the largest body read (a page or feed, not a dump).
+URL_TIMEOUT_SECONDS = 30
+MAX_URL_BYTES = 20 * 2**20
+USER_AGENT = "storyline (news clustering; offline-first)"
 
 
 class InputError(ValueError):
@@ -40,9 +49,14 @@ def read_documents(paths: Iterable[str | Path]) -> Iterator[RawDocument | Reject
     """Yield a raw document for every readable article under `paths`, a `Rejected` for every bad one.
 
     Directories are walked recursively in sorted order, skipping hidden entries and files whose suffix
-    storyline does not read. A file named explicitly with an unknown suffix is rejected.
+    storyline does not read. A file named explicitly with an unknown suffix is rejected. An http(s) URL is
+    fetched: a feed gives its items, a web page one article.
     """
-    for path in map(Path, paths):
+    for item in paths:
+        if isinstance(item, str) and _URL.match(item):
+            yield from read_url(item)
+            continue
+        path = Path(item)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 relative = child.relative_to(path).parts
@@ -70,10 +84,42 @@ def read_file(path: Path) -> Iterator[RawDocument | Rejected]:
     if suffix in RECORD_SUFFIXES:
         yield from _read_records(path, text)
     elif suffix in FEED_SUFFIXES:
-        yield from _read_feed(path, text)
+        yield from _read_feed(str(path), path.stem, text)
     else:
         kind = "html" if suffix in HTML_SUFFIXES or _TAG.search(text[:2000]) else "text"
         yield RawDocument(id=path.stem, source=str(path), kind=kind, content=text, site=path.parent.name)
+
+
+def read_url(url: str) -> Iterator[RawDocument | Rejected]:
+    """Fetch one URL: an RSS/Atom feed gives its items, anything else is one web page (an article)."""
+    from urllib.error import HTTPError, URLError
+    from urllib.request import Request, urlopen
+
+    try:
+        request = Request(url, headers={"User-Agent": USER_AGENT})
+        with urlopen(request, timeout=URL_TIMEOUT_SECONDS) as response:
+            data = response.read(MAX_URL_BYTES + 1)
+            kind = response.headers.get_content_type()
+    except HTTPError as error:
+        yield Rejected(url, f"HTTP {error.code} {error.reason}")
+        return
+    except (URLError, OSError, ValueError) as error:  # unreachable, refused, timed out, malformed URL
+        yield Rejected(url, f"cannot fetch: {getattr(error, 'reason', None) or error}")
+        return
+    if len(data) > MAX_URL_BYTES:
+        yield Rejected(url, f"larger than {MAX_URL_BYTES // 2**20} MiB")
+        return
+    try:
+        text = decode(data)
+    except InputError as error:
+        yield Rejected(url, str(error))
+        return
+    parts = urlparse(url)
+    stem = Path(parts.path).stem or parts.netloc
+    if "xml" in kind or "rss" in kind or "atom" in kind or _FEED_START.match(text):
+        yield from _read_feed(url, stem, text)
+    else:
+        yield RawDocument(id=stem, source=url, kind="html", content=text, url=url, site=parts.netloc)
 
 
 def decode(data: bytes) -> str:
@@ -154,19 +200,20 @@ def _record(item: object, where: str, path: Path, number: int | None) -> RawDocu
     )
 
 
-def _read_feed(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
-    """RSS 2.0 and Atom through feedparser; each item is an article, its id stable across feed updates."""
+def _read_feed(source: str, stem: str, text: str) -> Iterator[RawDocument | Rejected]:
+    """RSS 2.0 and Atom through feedparser; each item is an article, its id stable across feed updates.
+    `source` names the feed (file or URL) in records and errors, `stem` starts its items' ids."""
     import feedparser  # imported here: the other input kinds do not need it
 
     feed = feedparser.parse(text)
     usable = [entry for entry in feed.entries if _entry_body(entry)]
     if (feed.bozo and not usable) or not feed.entries:
         reason = getattr(feed, "bozo_exception", None) or "no items"
-        yield Rejected(str(path), f"broken feed: {reason}")
+        yield Rejected(source, f"broken feed: {reason}")
         return
-    site = feed.feed.get("title") or path.stem
+    site = feed.feed.get("title") or stem
     for number, entry in enumerate(feed.entries, 1):
-        where = f"{path}#item{number}"
+        where = f"{source}#item{number}"
         body = _entry_body(entry)
         if not body:
             yield Rejected(where, "feed item has no text")
@@ -174,7 +221,7 @@ def _read_feed(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
         key = entry.get("id") or entry.get("link") or f"{entry.get('title')}{number}"
         parsed = entry.get("published_parsed") or entry.get("updated_parsed")
         yield RawDocument(
-            id=f"{path.stem}-{hashlib.sha1(key.encode()).hexdigest()[:8]}",
+            id=f"{stem}-{hashlib.sha1(key.encode()).hexdigest()[:8]}",
             source=where,
             kind="html" if _TAG.search(body) else "record",
             content=body,

@@ -20,6 +20,8 @@ SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 400
 STORY_SUMMARY_EVENTS = 3
 STORY_SUMMARY_CHARS = 600
+# Opening lines of fewer words are labels, not the lead ("International", "Live updates").
+MIN_LEAD_WORDS = 4
 # Characters that end a sentence; a summary sentence without one (a standfirst line) gets a full stop.
 _SENTENCE_FINAL = tuple(".!?؟。…\"'”»)")
 
@@ -75,9 +77,12 @@ def _profile(article: Article) -> dict[str, float]:
 
 
 def lead_text(article: Article) -> str:
-    """The first sentences of an article, cut to the summary length on a word boundary."""
-    return _cut(" ".join(_closed(s) for s in sentences(article.text)[:SUMMARY_SENTENCES]) or article.title,
-                SUMMARY_CHARS)
+    """The first sentences of an article, cut to the summary length on a word boundary. Short lines that open
+    it are a kicker or section label ("International", "Breaking news"), not its lead, and are skipped."""
+    lead = sentences(article.text)
+    while lead and len(lead[0].split()) < MIN_LEAD_WORDS:
+        lead = lead[1:]
+    return _cut(" ".join(_closed(s) for s in lead[:SUMMARY_SENTENCES]) or article.title, SUMMARY_CHARS)
 
 
 def _closed(sentence: str) -> str:
