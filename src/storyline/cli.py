@@ -248,8 +248,7 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = 
         if not detailed:
             continue
         involved = Counter(e for a in story.articles for e in entities_of[a])
-        least = min(2, len(story.articles))
-        top = sorted((e for e in involved if involved[e] >= least),
+        top = sorted((e for e in involved if involved[e] >= min(2, len(story.articles))),
                      key=lambda e: (-involved[e], TYPE_ORDER.get(types[e], len(TYPE_ORDER)), names[e]))
         if top:
             print(f"  involved: {', '.join(names[e] for e in top[:PRINTED_ENTITIES])}", file=out)
