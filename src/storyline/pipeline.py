@@ -109,6 +109,7 @@ def _fingerprint(content_hashes: dict[str, str], language: str) -> str:
 
 @cache
 def _code_fingerprint() -> str:
+    """A hash of storyline's modules and data tables, read once per process."""
     digest = hashlib.sha1()
     package = resources.files("storyline")
     for path in sorted(Path(str(package)).rglob("*")):
