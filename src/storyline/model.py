@@ -18,6 +18,9 @@ class RawDocument:
 
     `kind` says how `content` must be read: "html", "text" (scraped plain text, headline on the first
     line) or "record" (already split into title and text by a JSON record or a feed item).
+    `origin` is set when the id was made from a name (a file's stem, a URL's last segment, a record's line)
+    rather than given by the input: it names the one input the id belongs to, so the pipeline can tell two
+    inputs whose names give the same id apart. `warnings` are problems with optional fields that were dropped.
     """
 
     id: str
@@ -29,6 +32,8 @@ class RawDocument:
     published: datetime | None = None
     lang: str | None = None
     site: str | None = None
+    origin: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -45,6 +50,7 @@ class Article:
     author: str | None = None
     site: str | None = None
     duplicate_of: str | None = None
+    origin: str | None = None
 
 
 @dataclass(slots=True)

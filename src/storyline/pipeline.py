@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -13,7 +13,7 @@ from storyline.cluster import cluster_all
 from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.extraction import extract_batch
-from storyline.ingest import read_documents
+from storyline.ingest import FetchPolicy, read_documents
 from storyline.language import detect_language
 from storyline.model import Article, Digest, RawDocument, Rejected
 from storyline.recognition import resolve
@@ -30,52 +30,107 @@ ANALYSIS_STAGES = ("duplicates", "entities", "events and stories", "quotes and a
 
 @dataclass(slots=True)
 class RunReport:
-    """What one run did: inputs read, articles new to the store, inputs rejected in this run."""
+    """What one run did: inputs read, articles new to the store, inputs rejected in this run, and warnings
+    about inputs kept without a field they got wrong (each `Rejected` names the input and the problem)."""
 
     read: int
     added: int
     rejected: list[Rejected]
+    warnings: list[Rejected] = field(default_factory=list)
 
 
-def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None) -> RunReport:
-    """Stages 1-3: read, extract and language-tag new inputs, and store them at once."""
+def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
+           policy: FetchPolicy | None = None) -> RunReport:
+    """Stages 1-3: read, extract and language-tag new inputs, and store them at once. URLs are fetched
+    under `policy` (default: no private addresses)."""
     known = store.content_hashes()
+    claims = IdClaims(store.origins())
     raw: list[RawDocument] = []
-    rejected: list[Rejected] = []
-    read = 0
-    for item in read_documents(paths):
+    report = RunReport(read=0, added=0, rejected=[])
+    for item in read_documents(paths, policy):
         if isinstance(item, Rejected):
-            rejected.append(item)
-            continue
-        read += 1
-        if known.get(item.id) != _hash(item):
-            raw.append(item)
+            report.rejected.append(item)
+        elif isinstance(claim := claims.claim(item), Rejected):
+            report.rejected.append(claim)
+        elif claim:
+            report.read += 1
+            if item.warnings:
+                report.warnings.append(Rejected(item.source, "; ".join(item.warnings)))
+            if known.get(item.id) != _hash(item):
+                raw.append(item)
     fresh: list[tuple[Article, str]] = []
     hashes = {doc.id: _hash(doc) for doc in raw}
     for result in extract_batch(progress(raw) if progress else raw):
         if isinstance(result, Rejected):
-            rejected.append(result)
-            read -= 1
+            report.rejected.append(result)
+            report.read -= 1
             continue
-        result.lang = result.lang or detect_language(f"{result.title}\n{result.text}")
+        try:
+            result.lang = result.lang or detect_language(f"{result.title}\n{result.text}")
+        except Exception as error:  # the detector's odd input never costs the article
+            report.warnings.append(Rejected(result.source, f"language detection failed ({error}); none set"))
         fresh.append((result, hashes[result.id]))
-    added = store.add_articles(fresh)
-    store.add_rejected(rejected)
-    return RunReport(read=read, added=added, rejected=rejected)
+    report.added = store.add_articles(fresh)
+    store.add_rejected(report.rejected)
+    return report
+
+
+class IdClaims:
+    """Ids never collide silently. An id made from a name (a file's stem) belongs to the input it was first
+    stored from; another input whose name gives the same id (a/report.txt beside b/report.txt) gets the id
+    plus 8 hex digits of the SHA-1 of its absolute path, the same in every run. An id given by two inputs of
+    one run is a rejection of the second; the same input named twice in one run is read once."""
+
+    def __init__(self, stored: dict[str, str | None]) -> None:
+        self.owners = dict(stored)
+        self.in_run: dict[str, tuple[str, str]] = {}
+
+    def claim(self, doc: RawDocument) -> Rejected | bool:
+        """Give `doc` its id for keeps: True, or the rejection of a repeated id, or False for an input this
+        run has already read."""
+        if doc.origin is not None and self.owners.get(doc.id, doc.origin) != doc.origin:
+            doc.id = f"{doc.id}-{hashlib.sha1(doc.origin.encode()).hexdigest()[:8]}"
+        input_key = doc.origin or doc.source
+        if doc.id in self.in_run:
+            first_key, first_source = self.in_run[doc.id]
+            if first_key == input_key:
+                return False
+            return Rejected(doc.source, f"repeated id {doc.id!r} (first used by {first_source})")
+        self.in_run[doc.id] = (input_key, doc.source)
+        self.owners.setdefault(doc.id, doc.origin)
+        return True
 
 
 def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,
-            stage: StageReport | None = None) -> Digest:
+            stage: StageReport | None = None, report: RunReport | None = None) -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
     `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
     each of ANALYSIS_STAGES as it starts. Results computed from the same articles, language and code are
-    kept as stored (always recomputed with a `scorer`, which has no fingerprint)."""
-    fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
-    if fingerprint and store.fingerprint() == fingerprint:
-        return store.load()
+    kept as stored (always recomputed with a `scorer`, which has no fingerprint). One analysis runs at a
+    time per store: a second writer waits, then analyses what both stored. An article that makes a stage
+    fail is taken out of the store and rejected (added to `report`), and the others are analysed."""
     say = stage or (lambda _: None)
+    with store.analysis_lock():
+        fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
+        if fingerprint and store.fingerprint() == fingerprint:
+            return store.load()
+        digest, failed = _analyse_guarded(store.articles, language, scorer, say)
+        if failed:
+            store.add_rejected(failed.values())
+            store.remove_articles(failed)
+            if report is not None:
+                report.rejected.extend(failed.values())
+            fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
+        say("saving")
+        store.save_results(digest, fingerprint)
+        return store.load()
+
+
+def _analyse_articles(articles: list[Article], language: str, scorer: Relatedness | None,
+                      say: StageReport) -> Digest:
+    """Stages 4-7 over `articles`, in memory."""
     say("duplicates")
-    articles = sorted(date_articles(store.articles()), key=lambda a: (a.published is None, a.published, a.id))
+    articles = sorted(date_articles(articles), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(articles)
     say("entities")
     entities, mentions = resolve(articles)
@@ -85,17 +140,48 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
                     entities=entities, mentions=mentions)
     say("quotes and actions")
     digest.quotes, digest.actions = statements(articles, entities, mentions)
-    say("saving")
-    store.save_results(digest, fingerprint)
-    return store.load()
+    return digest
+
+
+def _analyse_guarded(load: Callable[[], list[Article]], language: str, scorer: Relatedness | None,
+                     say: StageReport) -> tuple[Digest, dict[str, Rejected]]:
+    """`_analyse_articles` over the loaded articles, never stopped by one of them. When a stage raises, each
+    article is analysed alone to find the ones that make it fail; they are left out, each with a rejection
+    naming the stage, and the rest analysed again (from a fresh load: stages annotate the articles). An error
+    that no single article causes, or every article, is a bug of the stage and is raised."""
+    try:
+        return _analyse_articles(load(), language, scorer, say), {}
+    except Exception:  # the search below decides whether one article is to blame
+        failed: dict[str, Rejected] = {}
+        for article in load():
+            reached = _StageSeen()
+            try:
+                _analyse_articles([article], language, scorer, reached)
+            except Exception as error:
+                reason = " ".join(str(error).split())[:200]
+                failed[article.id] = Rejected(article.source, f"analysis failed at stage {reached.name!r}: "
+                                                              f"{type(error).__name__}: {reason}")
+        if not failed or len(failed) == len(rest := load()):
+            raise  # no article, or every one, makes it fail: a bug of the stage, and the articles stay stored
+        rest = [article for article in rest if article.id not in failed]
+        return _analyse_articles(rest, language, scorer, say), failed
+
+
+class _StageSeen:
+    """The last analysis stage started (a StageReport that remembers)."""
+
+    name = ANALYSIS_STAGES[0]
+
+    def __call__(self, name: str) -> None:
+        self.name = name
 
 
 def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
            language: str = "en", scorer: Relatedness | None = None,
-           stage: StageReport | None = None) -> tuple[RunReport, Digest]:
+           stage: StageReport | None = None, policy: FetchPolicy | None = None) -> tuple[RunReport, Digest]:
     """The main job: ingest new inputs, then recompute events and stories over everything stored."""
-    report = ingest(paths, store, progress)
-    return report, analyse(store, language, scorer, stage)
+    report = ingest(paths, store, progress, policy)
+    return report, analyse(store, language, scorer, stage, report)
 
 
 def _fingerprint(content_hashes: dict[str, str], language: str) -> str:
