@@ -54,7 +54,7 @@ def test_legacy_encoding_is_detected_and_mojibake_repaired(tmp_path: Path) -> No
     assert "café reopened — officials" in texts["mojibake"]
 
 
-def test_malformed_jsonl_line_is_rejected_with_its_line_number_and_a_bad_date_dropped_with_a_warning(tmp_path: Path) -> None:
+def test_malformed_jsonl_line_is_rejected_by_line_and_a_bad_date_dropped_with_a_warning(tmp_path: Path) -> None:
     feed = tmp_path / "wire.jsonl"
     lines = [
         json.dumps({"id": "w1", "title": "First", "text": "First body.", "published": "2026-03-02T10:00:00Z"}),
@@ -67,7 +67,8 @@ def test_malformed_jsonl_line_is_rejected_with_its_line_number_and_a_bad_date_dr
     docs, rejected = _read(feed)
     assert [d.id for d in docs] == ["w1", "w4", "wire-5"]
     assert docs[0].published is not None and docs[0].published.isoformat() == "2026-03-02T10:00:00+00:00"
-    assert docs[1].published is None and docs[1].warnings == ["field 'published' is not a date ('yesterday-ish'); dropped"]
+    assert docs[1].published is None
+    assert docs[1].warnings == ["field 'published' is not a date ('yesterday-ish'); dropped"]
     assert docs[2].kind == "html"
     sources = {r.source: r.reason for r in rejected}
     assert sources[f"{feed}:2"].startswith("malformed JSON line")
