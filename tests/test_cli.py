@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -229,3 +231,55 @@ def test_a_json_target_that_cannot_be_written_is_refused_before_any_work(
     assert main([command, *paths, "--db", str(tmp_path / "s.db"), "--json", str(target)]) == 2
     assert capsys.readouterr().err == f"storyline: cannot write {target}: no directory {target.parent}\n"
     assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("command", [["stories"], ["show", "x"], ["search", "port"], ["export", "--json", "-"]])
+def test_a_read_command_on_a_missing_store_says_so_and_creates_nothing(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    db = tmp_path / "missing.db"
+    assert main([*command, "--db", str(db)]) == 1
+    assert capsys.readouterr().err == f"storyline: no store at {db} (digest or ingest creates one)\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_names_with_control_characters_are_printed_escaped_on_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "bad\nname\x1b[31m.txt").write_bytes(b"")
+    _article(folder, "ok.txt", "Port of Valletta\x1b[2J reopens", "The port reopened on Wednesday, officials said.")
+    assert main(["digest", str(folder), "--db", str(tmp_path / "s.db")]) == 0
+    captured = capsys.readouterr()
+    assert "storyline: rejected " + str(folder) + "/bad\\nname\\x1b[31m.txt: empty file\n" in captured.err
+    assert "\x1b" not in captured.out + captured.err  # ftfy takes terminal escapes out of the text itself
+    assert "STORY st-ok: Port of Valletta reopens\n" in captured.out
+
+
+class _Intranet(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"<html><body><article><h1>Internal notice</h1><p>The admin password is hunter2.</p></article>" \
+               b"</body></html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_loopback_url_is_refused_unless_private_urls_are_allowed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Intranet)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/admin"
+    try:
+        assert main(["digest", url, "--db", str(tmp_path / "s.db")]) == 1
+        err = capsys.readouterr().err
+        assert f"storyline: rejected {url}: address 127.0.0.1 of 127.0.0.1 is loopback; refused" in err
+        assert main(["digest", url, "--db", str(tmp_path / "s.db"), "--allow-private-urls"]) == 0
+        assert "Internal notice" in capsys.readouterr().out
+    finally:
+        server.shutdown()
+        server.server_close()

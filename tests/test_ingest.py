@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from storyline.ingest import FetchPolicy, read_documents
+from storyline.ingest import FetchPolicy, files, read_documents
 from storyline.model import RawDocument, Rejected
 
 
@@ -155,3 +158,59 @@ def test_a_feed_and_a_page_are_fetched_by_url_and_a_missing_or_unreachable_one_i
     rejected = {i.source: i.reason for i in items if isinstance(i, Rejected)}
     assert rejected[missing] == "HTTP 404 Not Found"
     assert rejected["http://127.0.0.1:9/feed.xml"].startswith("cannot fetch: ")
+
+
+def test_a_symlink_loop_and_a_broken_link_are_each_one_rejection_saying_so(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text("Good headline\n\nGood body.", encoding="utf-8")
+    os.symlink(folder, folder / "loop")
+    os.symlink(folder / "gone.txt", folder / "dangling.txt")
+    os.symlink(tmp_path / "self.txt", tmp_path / "self.txt")
+    docs, rejected = _read(folder, tmp_path / "self.txt")
+    assert [d.id for d in docs] == ["good"]
+    assert sorted((Path(r.source).name, r.reason.split(" to ")[0]) for r in rejected) == [
+        ("dangling.txt", "broken symbolic link"), ("loop", "symbolic link loop (directory already read)"),
+        ("self.txt", "symbolic link loop")]
+
+
+def test_an_unreadable_directory_is_a_rejection(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "locked").mkdir()
+    (tmp_path / "good.txt").write_text("Good headline\n\nGood body.", encoding="utf-8")
+    scandir = os.scandir
+
+    def refuse(path: Any) -> Any:  # as root chmod cannot lock a directory, so the refusal is simulated
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refuse)
+    docs, rejected = _read(tmp_path)
+    assert [d.id for d in docs] == ["good"]
+    assert [(Path(r.source).name, r.reason) for r in rejected] == [
+        ("locked", "cannot read directory: Permission denied")]
+
+
+def test_gzipped_inputs_are_read_and_a_gzip_bomb_or_a_corrupt_file_is_rejected(tmp_path: Path) -> None:
+    record = json.dumps({"id": "z1", "title": "Zipped", "text": "A zipped record."})
+    (tmp_path / "docs.jsonl.gz").write_bytes(gzip.compress(record.encode() + b"\n"))
+    (tmp_path / "story.txt.gz").write_bytes(gzip.compress(b"Zipped headline\n\nZipped body."))
+    (tmp_path / "bomb.txt.gz").write_bytes(gzip.compress(b"a " * (30 * 2**20)))
+    (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"Headline\n\nBody " * 100)[:40])
+    docs, rejected = _read(tmp_path)
+    assert sorted(d.id for d in docs) == ["story", "z1"]
+    reasons = {Path(r.source).name: r.reason for r in rejected}
+    assert reasons["bomb.txt.gz"] == "larger than 50 MiB"
+    assert reasons["cut.txt.gz"].startswith("unreadable compressed file")
+    assert len(reasons) == 2
+
+
+def test_an_overlong_jsonl_line_is_rejected_and_the_next_line_read(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "MAX_LINE_BYTES", 1000)
+    long = json.dumps({"id": "long", "text": "word " * 500})
+    short = json.dumps({"id": "short", "text": "A short record."})
+    (tmp_path / "w.jsonl").write_text(f"{long}\n{short}\n", encoding="utf-8")
+    docs, rejected = _read(tmp_path / "w.jsonl")
+    assert [d.id for d in docs] == ["short"]
+    assert [(r.source.endswith("w.jsonl:1"), r.reason) for r in rejected] == [(True, "line longer than 0 MiB")]

@@ -137,7 +137,7 @@ def _string(item: dict[str, object], name: str, warnings: list[str]) -> str | No
     value = item.get(name)
     if value is None or isinstance(value, str):
         return value
-    warnings.append(f"field {name!r} is a {_json_type(value)}, not a string; dropped")
+    warnings.append(f"field {name!r} is not a string ({_json_type(value)}); dropped")
     return None
 
 
@@ -159,8 +159,7 @@ def _url(value: object, warnings: list[str]) -> str | None:
         return None
     url = normalise_url(value)
     if url is None:
-        shown = value if isinstance(value, str) else _json_type(value)
-        warnings.append(f"field 'url' is not an http(s) URL ({_short(shown)}); dropped")
+        warnings.append(f"field 'url' is not an http(s) URL ({_short(value)}); dropped")
     return url
 
 
