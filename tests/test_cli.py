@@ -47,7 +47,7 @@ def test_digest_writes_a_schema_valid_export_and_reports_bad_inputs(
     validate(export)
     assert sorted(a["id"] for a in export["articles"]) == ["j1", "port-1", "port-2"]
     reasons = {r["reason"] for r in export["rejected"]}
-    assert reasons == {"empty file", "malformed JSON line: Expecting value at column 1"}
+    assert reasons == {"empty file", "malformed JSON line: Expecting value (column 1)"}
     error_lines = [line for line in captured.err.splitlines() if line.startswith("storyline: rejected")]
     assert len(error_lines) == 2
     assert any("empty.txt" in line for line in error_lines)

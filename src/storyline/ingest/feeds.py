@@ -13,6 +13,10 @@ from storyline.language import fold_language_tag
 from storyline.model import RawDocument, Rejected
 
 _TAG = re.compile(r"<(?:html|body|p|div|article|br|head)\b", re.IGNORECASE)
+# Real feeds declare no entities of their own; a DOCTYPE that does is a billion-laughs bomb or an attempt to
+# read local files (external entities). Only the prolog, before the root element, can declare them.
+_ENTITY_DECLARATION = re.compile(r"<!ENTITY\b", re.IGNORECASE)
+MAX_PROLOG_CHARS = 64 * 1024
 
 
 def read_feed(source: str, stem: str, text: str) -> Iterator[RawDocument | Rejected]:
@@ -20,6 +24,9 @@ def read_feed(source: str, stem: str, text: str) -> Iterator[RawDocument | Rejec
     records and errors, `stem` starts its items' ids."""
     import feedparser  # imported here: the other input kinds do not need it
 
+    if _ENTITY_DECLARATION.search(text[:MAX_PROLOG_CHARS]):
+        yield Rejected(source, "feed declares XML entities (refused: entity expansion is a way to bomb a parser)")
+        return
     feed = feedparser.parse(text)
     usable = [entry for entry in feed.entries if _entry_body(entry)]
     if (feed.bozo and not usable) or not feed.entries:

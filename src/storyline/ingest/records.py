@@ -33,7 +33,7 @@ def read_json(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
-        yield Rejected(str(path), f"malformed JSON: {error.msg} at line {error.lineno}")
+        yield Rejected(str(path), f"malformed JSON: {error.msg} (line {error.lineno}, column {error.colno})")
         return
     except RecursionError:  # the C decoder recurses once per level: a 100,000-deep array
         yield Rejected(str(path), "malformed JSON: nested too deeply")
@@ -66,7 +66,7 @@ def read_jsonl(path: Path, lines: Iterable[Line | Rejected]) -> Iterator[RawDocu
         try:
             item = json.loads(content)
         except json.JSONDecodeError as error:
-            yield Rejected(where, f"malformed JSON line: {error.msg} at column {error.colno}")
+            yield Rejected(where, f"malformed JSON line: {error.msg} (column {error.colno})")
             continue
         except RecursionError:
             yield Rejected(where, "malformed JSON line: nested too deeply")

@@ -56,7 +56,9 @@ def read_warc(path: Path) -> Iterator[RawDocument | Rejected]:
                 item = _read_record(record, where, stem)
                 _check_complete(record)
             except BROKEN as error:
-                detail = "malformed record headers" if isinstance(error, AttributeError) else error
+                detail = "malformed record headers" if isinstance(error, AttributeError) else str(error)
+                if detail.startswith("Unknown archive format"):  # warcio quotes the raw first line
+                    detail = "not a WARC record (unknown archive format)"
                 yield Rejected(where, f"broken WARC record: {detail}")
                 return
             if item is not None:
