@@ -197,8 +197,9 @@ def test_gzipped_inputs_are_read_and_a_gzip_bomb_or_a_corrupt_file_is_rejected(t
     (tmp_path / "story.txt.gz").write_bytes(gzip.compress(b"Zipped headline\n\nZipped body."))
     (tmp_path / "bomb.txt.gz").write_bytes(gzip.compress(b"a " * (30 * 2**20)))
     (tmp_path / "cut.txt.gz").write_bytes(gzip.compress(b"Headline\n\nBody " * 100)[:40])
+    (tmp_path / "wire.jsonl.gz").write_bytes(gzip.compress(b'{"text": "A record without an id."}\n'))
     docs, rejected = _read(tmp_path)
-    assert sorted(d.id for d in docs) == ["story", "z1"]
+    assert sorted(d.id for d in docs) == ["story", "wire-1", "z1"]
     reasons = {Path(r.source).name: r.reason for r in rejected}
     assert reasons["bomb.txt.gz"] == "larger than 50 MiB"
     assert reasons["cut.txt.gz"].startswith("unreadable compressed file")

@@ -108,7 +108,7 @@ def read_file(path: Path) -> Iterator[RawDocument | Rejected]:
         yield from read_warc(path)
         return
     if suffix in JSONL_SUFFIXES:
-        yield from read_jsonl(path, _lines(path))
+        yield from read_jsonl(path, _lines(path), stem(path))
         return
     try:
         text = decode(_read_capped(path))
@@ -116,7 +116,7 @@ def read_file(path: Path) -> Iterator[RawDocument | Rejected]:
         yield Rejected(str(path), _reason(error))
         return
     if suffix in JSON_SUFFIXES:
-        yield from read_json(path, text)
+        yield from read_json(path, text, stem(path))
     elif suffix in FEED_SUFFIXES:
         yield from read_feed(str(path), stem(path), text)
     else:

@@ -28,8 +28,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 Line = tuple[int, str]
 
 
-def read_json(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
-    """One record, or a list of records (each named `path#N`)."""
+def read_json(path: Path, text: str, stem: str) -> Iterator[RawDocument | Rejected]:
+    """One record, or a list of records (each named `path#N`); `stem` (the file's name without its suffixes)
+    makes the ids of records without one."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:
@@ -45,12 +46,12 @@ def read_json(path: Path, text: str) -> Iterator[RawDocument | Rejected]:
     seen: dict[str, str] = {}
     for number, item in enumerate(items, 1):
         where = f"{path}#{number}" if isinstance(data, list) else str(path)
-        fallback = f"{path.stem}-{number}" if isinstance(data, list) else path.stem
+        fallback = f"{stem}-{number}" if isinstance(data, list) else stem
         origin = f"{path.resolve()}#{number}"
-        yield _unique(record_document(item, where, fallback, path.stem, origin), where, seen)
+        yield _unique(record_document(item, where, fallback, stem, origin), where, seen)
 
 
-def read_jsonl(path: Path, lines: Iterable[Line | Rejected]) -> Iterator[RawDocument | Rejected]:
+def read_jsonl(path: Path, lines: Iterable[Line | Rejected], stem: str) -> Iterator[RawDocument | Rejected]:
     """One record a line (`path:N`); a malformed line is rejected and the rest read."""
     seen: dict[str, str] = {}
     records = 0
@@ -72,7 +73,7 @@ def read_jsonl(path: Path, lines: Iterable[Line | Rejected]) -> Iterator[RawDocu
             yield Rejected(where, "malformed JSON line: nested too deeply")
             continue
         origin = f"{path.resolve()}:{number}"
-        yield _unique(record_document(item, where, f"{path.stem}-{number}", path.stem, origin), where, seen)
+        yield _unique(record_document(item, where, f"{stem}-{number}", stem, origin), where, seen)
     if not records:
         yield Rejected(str(path), "no records: the file holds no JSON lines")
 
