@@ -18,6 +18,7 @@ from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
 from storyline.export import to_json, validate
 from storyline.ingest import FetchPolicy
+from storyline.ingest.fetch import DEADLINE_SECONDS
 from storyline.model import Digest, Quote, RawDocument
 from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
@@ -86,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     inputs = argparse.ArgumentParser(add_help=False)
     inputs.add_argument("--allow-private-urls", action="store_true",
                         help="fetch URLs on loopback, private and link-local addresses (intranet feeds)")
+    inputs.add_argument("--url-deadline", type=float, default=DEADLINE_SECONDS, metavar="SECONDS",
+                        help=f"seconds each URL has in all, redirects and body included (default {DEADLINE_SECONDS:g})")
     inputs.set_defaults(writes=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -169,7 +172,7 @@ def _report(report: RunReport) -> None:
 
 
 def _policy(args: argparse.Namespace) -> FetchPolicy:
-    return FetchPolicy(allow_private=args.allow_private_urls)
+    return FetchPolicy(allow_private=args.allow_private_urls, deadline=args.url_deadline)
 
 
 def _say_pending(store: Store) -> None:
