@@ -283,3 +283,43 @@ def test_a_loopback_url_is_refused_unless_private_urls_are_allowed(
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(scope="module")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    db = str(tmp_path_factory.mktemp("sample") / "s.db")
+    assert main(["digest", str(CORPUS), "--db", db]) == 0
+    return db
+
+
+def _story_lines(out: str) -> list[str]:
+    return [line.split(":")[0].removeprefix("STORY ") for line in out.splitlines() if line.startswith("STORY ")]
+
+
+def test_stories_are_paginated_and_say_where_the_page_ends(sample_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["stories", "--db", sample_db]) == 0
+    every = _story_lines(capsys.readouterr().out)
+    assert len(every) >= 3
+    assert main(["stories", "--db", sample_db, "--limit", "1", "--offset", "1"]) == 0
+    captured = capsys.readouterr()
+    assert _story_lines(captured.out) == every[1:2]
+    assert captured.err == f"storyline: 2 of {len(every)} stories (--offset 2 for more)\n"
+    assert main(["stories", "--db", sample_db, "--limit", "2"]) == 0
+    assert capsys.readouterr().err == f"storyline: 1-2 of {len(every)} stories (--offset 2 for more)\n"
+
+
+def test_stories_and_search_are_filtered_by_language_entity_and_date(
+        sample_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["stories", "--db", sample_db, "--entity", "Karim al-Haddad"]) == 0
+    with_haddad = _story_lines(capsys.readouterr().out)
+    assert with_haddad and all(s.startswith("st-") for s in with_haddad)
+    assert main(["stories", "--db", sample_db, "--entity", "Nobody Atall"]) == 1
+    assert capsys.readouterr().out == "No story matches.\n"
+    assert main(["search", "Karim al-Haddad", "--db", sample_db, "--language", "ar"]) == 0
+    hits = [line.split("\t") for line in capsys.readouterr().out.splitlines()]
+    assert hits and {lang for _, lang, _ in hits} == {"ar"}
+    assert main(["search", "Karim al-Haddad", "--db", sample_db, "--until", "1999-01-01"]) == 1
+    with pytest.raises(SystemExit):  # argparse: a usage error
+        main(["stories", "--db", sample_db, "--since", "not-a-date"])

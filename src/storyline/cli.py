@@ -11,18 +11,19 @@ import sys
 import textwrap
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
-from storyline.export import to_json, validate
+from storyline.export import article_json, entity_json, event_json, story_json, to_json, validate
 from storyline.ingest import FetchPolicy
 from storyline.ingest.fetch import DEADLINE_SECONDS
 from storyline.model import Digest, Quote, RawDocument
 from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
-from storyline.store import Store, StoreMissing, open_store
+from storyline.store import Filters, Store, StoreMissing, open_store
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
@@ -107,16 +108,27 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("paths", nargs="+")
     add.set_defaults(run=_ingest)
 
-    stories = commands.add_parser("stories", parents=[common], help="list the stories in the store")
+    narrow = argparse.ArgumentParser(add_help=False)
+    narrow.add_argument("--language", help="only stories or articles in this language (ISO 639-1)")
+    narrow.add_argument("--since", metavar="DATE", type=_iso_date, help="from this date on (YYYY-MM-DD)")
+    narrow.add_argument("--until", metavar="DATE", type=_iso_date, help="up to this date (YYYY-MM-DD)")
+    narrow.add_argument("--entity", metavar="NAME", help="naming this entity (an id or any spelling of its name)")
+    narrow.add_argument("--limit", type=int, default=20, help="at most this many (default 20)")
+    narrow.add_argument("--offset", type=int, default=0, help="skip this many first (pagination)")
+
+    stories = commands.add_parser("stories", parents=[common, narrow], help="list the stories in the store")
+    stories.add_argument("--sort", choices=["recent", "growth", "size"], default="recent",
+                         help="newest first (default), growing fastest, or largest")
+    stories.add_argument("--text", metavar="QUERY", help="only stories with an article matching QUERY")
     stories.set_defaults(run=_stories)
 
     show = commands.add_parser("show", parents=[common], help="show one story, event, article or entity")
     show.add_argument("id")
     show.set_defaults(run=_show)
 
-    search = commands.add_parser("search", parents=[common], help="full-text search over stored articles")
+    search = commands.add_parser("search", parents=[common, narrow],
+                                 help="full-text and entity search over analysed articles")
     search.add_argument("query")
-    search.add_argument("--limit", type=int, default=20)
     search.set_defaults(run=_search)
 
     export = commands.add_parser("export", parents=[common], help="write the JSON export of the store")
@@ -196,7 +208,7 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
                                                   _policy(args)))
     _report(report)
     written = _write_json(result, args.json) if args.json else True
-    _print_stories(result, sys.stdout, detailed=True, language=args.language)
+    _print_stories(result, sys.stdout, language=args.language)
     if not written:
         return EXIT_USAGE
     return EXIT_OK if report.read else EXIT_NOTHING
@@ -211,16 +223,25 @@ def _ingest(args: argparse.Namespace, store: Store) -> int:
 
 def _stories(args: argparse.Namespace, store: Store) -> int:
     _say_pending(store)
-    result = store.load()
-    _print_stories(result, sys.stdout, detailed=False)
-    return EXIT_OK if result.stories else EXIT_NOTHING
+    filters = _filters(args, text=args.text)
+    page = store.stories(filters, args.sort, args.limit, args.offset)
+    if not page.total:
+        print("No stories yet." if filters == Filters() else "No story matches.")
+    for row in page.items:
+        span = " to ".join(dict.fromkeys(d for d in (row.first_date, row.last_date) if d)) or "undated"
+        print(printable(f"STORY {row.id}: {row.title}"))
+        print(f"  {_count(row.articles, 'article')}, {_count(row.events, 'event')}, languages: "
+              f"{', '.join(row.languages) or '-'}, {span}" + (f", {row.recent} new" if args.sort == "growth" else ""))
+    shown = page.offset + len(page.items)
+    if page.total > shown:
+        span = f"{page.offset + 1}-{shown}" if shown > page.offset + 1 else str(shown)
+        _error(f"{span} of {page.total} stories (--offset {shown} for more)")
+    return EXIT_OK if page.items else EXIT_NOTHING
 
 
 def _show(args: argparse.Namespace, store: Store) -> int:
     _say_pending(store)
-    export = to_json(store.load())
-    record = next((item for section in ("stories", "events", "articles", "entities")
-                   for item in export[section] if item["id"] == args.id), None)
+    record = _record(store, args.id)
     if record is None:
         _error(f"no story, event, article or entity with id {args.id!r}")
         return EXIT_NOTHING
@@ -228,12 +249,36 @@ def _show(args: argparse.Namespace, store: Store) -> int:
     return EXIT_OK
 
 
+def _record(store: Store, item_id: str) -> dict[str, Any] | None:
+    """The export record of one story, event, article or entity, read through the store's indexes."""
+    if story := store.story(item_id):
+        return story_json(story)
+    if event := store.event(item_id):
+        return event_json(event)
+    if (article := store.article(item_id)) and (placed := store.placement(item_id)):
+        return article_json(article, *placed)
+    if found := store.entity(item_id):
+        return entity_json(found.entity, found.articles)
+    return None
+
+
 def _search(args: argparse.Namespace, store: Store) -> int:
     _say_pending(store)
-    hits = store.search(args.query, args.limit)
+    hits = store.search(args.query, args.limit, _filters(args), args.offset)
     for article in hits:
         print(f"{printable(article.id)}\t{article.lang or '-'}\t{printable(article.title)}")
     return EXIT_OK if hits else EXIT_NOTHING
+
+
+def _filters(args: argparse.Namespace, text: str | None = None) -> Filters:
+    return Filters(language=args.language, since=args.since, until=args.until, entity=args.entity, text=text)
+
+
+def _iso_date(value: str) -> str:
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
 
 
 def _export(args: argparse.Namespace, store: Store) -> int:
@@ -275,7 +320,7 @@ def _write_json(result: Digest, target: str) -> bool:
     return True
 
 
-def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = "en") -> None:
+def _print_stories(result: Digest, out: TextIO, language: str = "en") -> None:
     events = {e.id: e for e in result.events}
     articles = {a.id: a for a in result.articles}
     names = {e.id: e.name for e in result.entities}
@@ -295,8 +340,6 @@ def _print_stories(result: Digest, out: TextIO, detailed: bool, language: str = 
         print(f"STORY {story.id}: {printable(story.title)}", file=out)
         print(f"  {_count(len(story.articles), 'article')}, {_count(len(story.events), 'event')}, languages: {langs}",
               file=out)
-        if not detailed:
-            continue
         involved = Counter(e for a in story.articles for e in entities_of[a])
         top = sorted((e for e in involved if involved[e] >= min(2, len(story.articles))),
                      key=lambda e: (-involved[e], TYPE_ORDER.get(types[e], len(TYPE_ORDER)), names[e]))

@@ -8,7 +8,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from storyline.model import Digest
+from storyline.model import Article, Digest, Entity, Event, Story
 
 
 def to_json(digest: Digest) -> dict[str, Any]:
@@ -19,29 +19,10 @@ def to_json(digest: Digest) -> dict[str, Any]:
     for mention in digest.mentions:
         articles_of[mention.entity].add(mention.article)
     return {
-        "articles": [
-            {"id": a.id, "source": a.source, "url": a.url,
-             "published": a.published.isoformat() if a.published else None, "lang": a.lang, "title": a.title,
-             "text": a.text, "author": a.author, "site": a.site, "duplicate_of": a.duplicate_of,
-             "event": event_of[a.id], "story": story_of[event_of[a.id]]}
-            for a in digest.articles
-        ],
-        "events": [
-            {"id": e.id, "story": e.story, "title": e.title, "summary": e.summary, "date": e.date,
-             "languages": e.languages, "articles": e.articles, "related_articles": e.related_articles}
-            for e in digest.events
-        ],
-        "stories": [
-            {"id": s.id, "title": s.title, "summary": s.summary, "languages": s.languages, "events": s.events,
-             "articles": s.articles,
-             "timeline": [{"date": t.date, "event": t.event, "title": t.title} for t in s.timeline]}
-            for s in digest.stories
-        ],
-        "entities": [
-            {"id": e.id, "name": e.name, "type": e.type, "variants": e.variants,
-             "articles": sorted(articles_of[e.id])}
-            for e in digest.entities
-        ],
+        "articles": [article_json(a, event_of[a.id], story_of[event_of[a.id]]) for a in digest.articles],
+        "events": [event_json(e) for e in digest.events],
+        "stories": [story_json(s) for s in digest.stories],
+        "entities": [entity_json(e, sorted(articles_of[e.id])) for e in digest.entities],
         "quotes": [
             {"article": q.article, "speaker": q.speaker, "speaker_name": q.speaker_name, "text": q.text,
              "cue": q.cue, "direct": q.direct}
@@ -54,6 +35,27 @@ def to_json(digest: Digest) -> dict[str, Any]:
         ],
         "rejected": [{"source": r.source, "reason": r.reason} for r in digest.rejected],
     }
+
+
+def article_json(a: Article, event: str, story: str) -> dict[str, Any]:
+    return {"id": a.id, "source": a.source, "url": a.url, "published": a.published.isoformat() if a.published else None,
+            "lang": a.lang, "title": a.title, "text": a.text, "author": a.author, "site": a.site,
+            "duplicate_of": a.duplicate_of, "event": event, "story": story}
+
+
+def event_json(e: Event) -> dict[str, Any]:
+    return {"id": e.id, "story": e.story, "title": e.title, "summary": e.summary, "date": e.date,
+            "languages": e.languages, "articles": e.articles, "related_articles": e.related_articles}
+
+
+def story_json(s: Story) -> dict[str, Any]:
+    timeline = [{"date": t.date, "event": t.event, "title": t.title} for t in s.timeline]
+    return {"id": s.id, "title": s.title, "summary": s.summary, "languages": s.languages, "events": s.events,
+            "articles": s.articles, "timeline": timeline}
+
+
+def entity_json(e: Entity, articles: list[str]) -> dict[str, Any]:
+    return {"id": e.id, "name": e.name, "type": e.type, "variants": e.variants, "articles": articles}
 
 
 @lru_cache(maxsize=1)

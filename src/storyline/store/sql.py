@@ -1,4 +1,4 @@
-"""Stage 8, store: SQLite (WAL, FTS5) by default, PostgreSQL for a shared server, behind a `Store` protocol.
+"""The SQL both stores share: schema, migrations, writes, and the readers' indexed queries.
 
 Articles are written as soon as they are extracted, each batch in one transaction, so nothing ingested
 is lost when a later stage fails. Derived results (entities, events, stories) are replaced as a whole
@@ -13,13 +13,11 @@ while analysing) has no event yet and is counted as pending, not shown. One anal
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict
-from datetime import datetime
-from pathlib import Path
-from typing import Any, Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from storyline.model import (
     Action,
@@ -34,25 +32,30 @@ from storyline.model import (
     TimelineEntry,
 )
 from storyline.normalize import normalize
+from storyline.store.protocol import EntityRecord, Filters, Page, StoryRow, StorySort
 
-# Version 2 added events.related, version 4 articles.origin and articles.event. Derived tables are rebuilt
-# by every analysis, so migrating a store is dropping them and creating them anew; articles and rejections
-# are kept, with columns added to articles (ARTICLE_COLUMNS_ADDED, by the version that added them).
+# Version 2 added events.related; version 4 articles.origin, .event and .added, the story columns readers
+# sort by and the entity name keys. Derived tables are rebuilt by every analysis, so migrating a store is
+# dropping them and creating them anew; articles and rejections are kept, with columns added to articles
+# (ARTICLE_COLUMNS_ADDED, by the version that added them).
 SCHEMA_VERSION = 4
-# The key of the PostgreSQL advisory lock that one analysis at a time holds (any fixed 64-bit number).
-ANALYSIS_LOCK_KEY = 0x5354_4F52_594C
-ARTICLE_COLUMNS_ADDED = {4: ("origin", "event")}
+ARTICLE_COLUMNS_ADDED = {4: ("origin", "event", "added")}
+# A story's growth is the number of its articles stored in this window before its last analysis.
+GROWTH_WINDOW = timedelta(days=1)
+# Entity hits rank before full-text hits in search: a query naming an entity wants its articles first.
+ENTITY_HIT_RANK = -1e9
 # Seconds a writer waits for another's transaction to end before giving up (SQLite's busy timeout).
 BUSY_TIMEOUT_SECONDS = 600
 
-# Tables shared by both stores, in SQL that SQLite and PostgreSQL both read. Lists (variants, languages,
-# member ids, timelines) are stored as JSON text: they are always read whole, never queried inside.
+# Tables shared by both stores, in SQL that SQLite and PostgreSQL both read. Membership is normalised
+# (articles.event, events.story, mentions by entity, entity_names by key) and indexed for the readers; the
+# lists kept as JSON text (variants, languages, timelines, member ids) are only ever read whole.
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT, published TEXT, lang TEXT, title TEXT NOT NULL,
     text TEXT NOT NULL, author TEXT, site TEXT, duplicate_of TEXT, content_hash TEXT NOT NULL, origin TEXT,
-    event TEXT
+    event TEXT, added TEXT
 );
 CREATE TABLE IF NOT EXISTS rejected (
     source TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (source, reason)
@@ -78,37 +81,33 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE TABLE IF NOT EXISTS stories (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, summary TEXT NOT NULL, languages TEXT NOT NULL,
-    events TEXT NOT NULL, articles TEXT NOT NULL, timeline TEXT NOT NULL
+    events TEXT NOT NULL, articles TEXT NOT NULL, timeline TEXT NOT NULL, size INTEGER NOT NULL,
+    event_count INTEGER NOT NULL, first_date TEXT, last_date TEXT, recent INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS entity_names (entity TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (key, entity));
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article);
-CREATE INDEX IF NOT EXISTS articles_event ON articles (event)
+CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (entity);
+CREATE INDEX IF NOT EXISTS quotes_article ON quotes (article);
+CREATE INDEX IF NOT EXISTS quotes_speaker ON quotes (speaker);
+CREATE INDEX IF NOT EXISTS actions_article ON actions (article);
+CREATE INDEX IF NOT EXISTS actions_actor ON actions (actor);
+CREATE INDEX IF NOT EXISTS actions_target ON actions (target);
+CREATE INDEX IF NOT EXISTS events_story ON events (story);
+CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
+CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
+CREATE INDEX IF NOT EXISTS stories_last ON stories (last_date);
+CREATE INDEX IF NOT EXISTS stories_recent ON stories (recent);
+CREATE INDEX IF NOT EXISTS stories_size ON stories (size)
 """
 _ARTICLE_COLUMNS = ("id", "source", "url", "published", "lang", "title", "text", "author", "site", "duplicate_of",
-                    "content_hash", "origin")
-_UPSERT_ARTICLE = (
+                    "content_hash", "origin", "added")
+_UPSERT_ARTICLE = (  # an update keeps when the article was first stored
     f"INSERT INTO articles ({', '.join(_ARTICLE_COLUMNS)}) VALUES ({', '.join('?' * len(_ARTICLE_COLUMNS))})"
     " ON CONFLICT (id) DO UPDATE SET "
-    + ", ".join(f"{column} = excluded.{column}" for column in _ARTICLE_COLUMNS[1:])
+    + ", ".join(f"{column} = excluded.{column}" for column in _ARTICLE_COLUMNS[1:-1])
 )
-_DERIVED_TABLES = ("entities", "mentions", "quotes", "actions", "events", "stories")
-
-
-class Store(Protocol):
-    """What the pipeline needs from a store; SQLite and PostgreSQL implement it."""
-
-    def content_hashes(self) -> dict[str, str]: ...
-    def origins(self) -> dict[str, str | None]: ...
-    def add_articles(self, articles: Iterable[tuple[Article, str]]) -> int: ...
-    def add_rejected(self, rejected: Iterable[Rejected]) -> None: ...
-    def remove_articles(self, ids: Iterable[str]) -> None: ...
-    def articles(self) -> list[Article]: ...
-    def analysis_lock(self) -> AbstractContextManager[None]: ...
-    def save_results(self, digest: Digest, fingerprint: str = "") -> None: ...
-    def fingerprint(self) -> str | None: ...
-    def pending(self) -> int: ...
-    def load(self) -> Digest: ...
-    def search(self, query: str, limit: int = 20) -> list[Article]: ...
-    def close(self) -> None: ...
+_DERIVED_TABLES = ("entities", "entity_names", "mentions", "quotes", "actions", "events", "stories")
+_STORY_ROW = "id, title, languages, size, event_count, first_date, last_date, recent"
 
 
 class SQLStore:
@@ -136,7 +135,9 @@ class SQLStore:
     def analysis_lock(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 
-    def search(self, query: str, limit: int = 20) -> list[Article]:
+    def _text_hits(self, query: str) -> tuple[str, list[Any]] | None:
+        """A query of (id, rank) rows for the articles matching `query` in full text, lower rank first; None
+        when the query holds no searchable word."""
         raise NotImplementedError
 
     def _create_schema(self, extra: str) -> None:
@@ -167,12 +168,13 @@ class SQLStore:
 
     def add_articles(self, articles: Iterable[tuple[Article, str]]) -> int:
         """Insert or update articles (an id seen again with new content is updated); returns the count."""
-        count = 0
+        count, now = 0, datetime.now(UTC).isoformat()
         with self._transaction() as db:
             for article, content_hash in articles:
                 db.execute(self._sql(_UPSERT_ARTICLE), (
                     article.id, article.source, article.url, _iso(article.published), article.lang, article.title,
-                    article.text, article.author, article.site, article.duplicate_of, content_hash, article.origin))
+                    article.text, article.author, article.site, article.duplicate_of, content_hash, article.origin,
+                    now))
                 self._index_text(db, article)
                 count += 1
         return count
@@ -210,8 +212,9 @@ class SQLStore:
                         for a in digest.actions],
             "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
                         _json(e.related_articles)) for e in digest.events],
-            "stories": [(s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
-                         _json([asdict(t) for t in s.timeline])) for s in digest.stories],
+            "entity_names": sorted({(e.id, key) for e in digest.entities
+                                    for key in map(normalize, [e.name, *e.variants]) if key}),
+            "stories": self._story_rows(digest),
         }
         with self._transaction() as db:
             cursor = db.cursor()
@@ -229,24 +232,142 @@ class SQLStore:
             cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
                                      " SET value = excluded.value"), (fingerprint,))
 
+    def _story_rows(self, digest: Digest) -> list[tuple[Any, ...]]:
+        """Story rows with what readers sort and filter by: size, event count, date span and growth."""
+        dates = {e.id: e.date for e in digest.events}
+        since = (datetime.now(UTC) - GROWTH_WINDOW).isoformat()
+        recent = {row["id"] for row in self._rows("SELECT id FROM articles WHERE added >= ?", (since,))}
+        rows = []
+        for s in digest.stories:
+            known = sorted(d for d in (dates[e] for e in s.events) if d)
+            rows.append((s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
+                         _json([asdict(t) for t in s.timeline]), len(s.articles), len(s.events),
+                         known[0] if known else None, known[-1] if known else None,
+                         sum(a in recent for a in s.articles)))
+        return rows
+
     def fingerprint(self) -> str | None:
         """The fingerprint saved with the stored results; None before the first analysis or when unknown."""
         found = self._rows("SELECT value FROM meta WHERE key = 'analysis'")
         return (found[0]["value"] or None) if found else None
+
+    def stories(self, filters: Filters | None = None, sort: StorySort = "recent", limit: int = 20,
+                offset: int = 0) -> Page[StoryRow]:
+        """One page of stories, newest (last event date), fastest-growing or largest first."""
+        where, params = self._story_filters(filters or Filters())
+        order = {"recent": "last_date IS NULL, last_date DESC, size DESC, id",
+                 "growth": "recent DESC, last_date IS NULL, last_date DESC, id",
+                 "size": "size DESC, last_date IS NULL, last_date DESC, id"}[sort]
+        total = int(self._rows(f"SELECT COUNT(*) AS n FROM stories s WHERE {where}", params)[0]["n"])
+        rows = self._rows(f"SELECT {_STORY_ROW} FROM stories s WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+                          [*params, limit, offset])
+        items = [StoryRow(r["id"], r["title"], json.loads(r["languages"]), r["size"], r["event_count"],
+                          r["first_date"], r["last_date"], r["recent"]) for r in rows]
+        return Page(items, total, offset, limit)
+
+    def _story_filters(self, filters: Filters) -> tuple[str, list[Any]]:
+        """A WHERE clause over stories `s`: each filter keeps the stories with an article that passes it."""
+        clauses, params = ["1 = 1"], []
+        if filters.since:
+            clauses.append("(s.last_date IS NULL OR s.last_date >= ?)")
+            params.append(filters.since)
+        if filters.until:
+            clauses.append("(s.first_date IS NULL OR s.first_date <= ?)")
+            params.append(filters.until)
+        members = "SELECT e.story FROM events e JOIN articles a ON a.event = e.id WHERE "
+        if filters.language:
+            clauses.append(f"s.id IN ({members}a.lang = ?)")
+            params.append(filters.language)
+        if filters.entity:
+            entities, entity_params = self._entity_ids(filters.entity)
+            clauses.append(f"s.id IN ({members}a.id IN (SELECT article FROM mentions WHERE entity IN ({entities})))")
+            params.extend(entity_params)
+        if filters.text:
+            hits = self._text_hits(filters.text)
+            if hits is None:
+                clauses.append("1 = 0")
+            else:
+                clauses.append(f"s.id IN ({members}a.id IN (SELECT id FROM ({hits[0]}) h))")
+                params.extend(hits[1])
+        return " AND ".join(clauses), params
+
+    def _entity_ids(self, entity: str) -> tuple[str, list[Any]]:
+        """A subquery of the entity ids that `entity` names: the id itself, or any spelling an entity has."""
+        return "SELECT id FROM entities WHERE id = ? UNION SELECT entity FROM entity_names WHERE key = ?", [
+            entity, normalize(entity)]
+
+    def story(self, story_id: str) -> Story | None:
+        rows = self._rows("SELECT * FROM stories WHERE id = ?", (story_id,))
+        return _story(rows[0]) if rows else None
+
+    def event(self, event_id: str) -> Event | None:
+        rows = self._rows("SELECT * FROM events WHERE id = ?", (event_id,))
+        return _event(rows[0]) if rows else None
+
+    def article(self, article_id: str) -> Article | None:
+        """An analysed article (one waiting for analysis is not shown yet)."""
+        rows = self._rows("SELECT * FROM articles WHERE id = ? AND event IS NOT NULL", (article_id,))
+        return _article(rows[0]) if rows else None
+
+    def placement(self, article_id: str) -> tuple[str, str] | None:
+        """The event and story of an analysed article."""
+        rows = self._rows("SELECT e.id AS event, e.story FROM articles a JOIN events e ON e.id = a.event"
+                          " WHERE a.id = ?", (article_id,))
+        return (rows[0]["event"], rows[0]["story"]) if rows else None
+
+    def entity(self, entity_id: str) -> EntityRecord | None:
+        rows = self._rows("SELECT * FROM entities WHERE id = ?", (entity_id,))
+        if not rows:
+            return None
+        articles = [r["article"] for r in self._rows(
+            "SELECT DISTINCT article FROM mentions WHERE entity = ? ORDER BY article", (entity_id,))]
+        return EntityRecord(_entity(rows[0]), articles)
+
+    def search(self, query: str, limit: int = 20, filters: Filters | None = None, offset: int = 0) -> list[Article]:
+        """Analysed articles matching `query`, entity-aware: when it names an entity in any spelling or script
+        it has, that entity's articles in every language come first, then full-text hits (BM25 / ts_rank)."""
+        filters = filters or Filters()
+        hits = self._text_hits(query)
+        key = normalize(query)
+        if hits is None and not key:
+            return []
+        parts, params = [], []
+        if key:
+            parts.append(f"SELECT m.article AS id, {ENTITY_HIT_RANK} AS rank FROM entity_names n"
+                         " JOIN mentions m ON m.entity = n.entity WHERE n.key = ?")
+            params.append(key)
+        if hits is not None:
+            parts.append(hits[0])
+            params.extend(hits[1])
+        clauses = ["a.event IS NOT NULL"]
+        if filters.language:
+            clauses.append("a.lang = ?")
+            params.append(filters.language)
+        if filters.since:
+            clauses.append("a.published >= ?")
+            params.append(filters.since)
+        if filters.until:
+            clauses.append("a.published < ?")
+            params.append(_next_day(filters.until))
+        if filters.entity:
+            entities, entity_params = self._entity_ids(filters.entity)
+            clauses.append(f"a.id IN (SELECT article FROM mentions WHERE entity IN ({entities}))")
+            params.extend(entity_params)
+        union = " UNION ALL ".join(parts)
+        rows = self._rows(
+            f"SELECT a.*, h.rank FROM (SELECT id, MIN(rank) AS rank FROM ({union}) u GROUP BY id) h"
+            f" JOIN articles a ON a.id = h.id WHERE {' AND '.join(clauses)} ORDER BY h.rank, a.id LIMIT ? OFFSET ?",
+            [*params, limit, offset])
+        return [_article(row) for row in rows]
 
     def load(self) -> Digest:
         """The last complete analysis, with the articles it placed (never one that waits for analysis)."""
         return Digest(
             articles=[_article(row)
                       for row in self._rows("SELECT * FROM articles WHERE event IS NOT NULL ORDER BY id")],
-            events=[Event(r["id"], r["story"], r["title"], r["summary"], r["date"], json.loads(r["languages"]),
-                          json.loads(r["articles"]), json.loads(r["related"]))
-                    for r in self._rows("SELECT * FROM events ORDER BY date, id")],
-            stories=[Story(r["id"], r["title"], r["summary"], json.loads(r["languages"]), json.loads(r["events"]),
-                           json.loads(r["articles"]), [TimelineEntry(**t) for t in json.loads(r["timeline"])])
-                     for r in self._rows("SELECT * FROM stories")],
-            entities=[Entity(r["id"], r["name"], r["type"], json.loads(r["variants"]))
-                      for r in self._rows("SELECT * FROM entities ORDER BY id")],
+            events=[_event(r) for r in self._rows("SELECT * FROM events ORDER BY date, id")],
+            stories=[_story(r) for r in self._rows("SELECT * FROM stories")],
+            entities=[_entity(r) for r in self._rows("SELECT * FROM entities ORDER BY id")],
             mentions=[Mention(r["article"], r["entity"], r["start"], r["end"], r["text"], r["type"])
                       for r in self._rows("SELECT * FROM mentions")],
             quotes=[Quote(r["article"], r["speaker"], r["speaker_name"], r["text"], r["cue"], bool(r["direct"]),
@@ -260,131 +381,6 @@ class SQLStore:
 
     def close(self) -> None:
         self.db.close()
-
-
-class SQLiteStore(SQLStore):
-    """The embedded default: one file, WAL journal, FTS5 full-text index over normalised text."""
-
-    def __init__(self, path: str | Path, create: bool = True) -> None:
-        self.path = str(path)
-        if not create and self.path != ":memory:" and not Path(self.path).exists():
-            raise StoreMissing(f"no store at {self.path} (digest or ingest creates one)")
-        try:
-            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self._create_schema(
-                "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
-                "id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2')"
-            )
-        except sqlite3.Error as error:  # a directory, another kind of file, a damaged database
-            raise ValueError(f"not a usable SQLite database ({_one_line(error)})") from error
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self.db:
-            yield self.db
-
-    @contextmanager
-    def analysis_lock(self) -> Iterator[None]:
-        """An exclusive lock on a file beside the database, held from reading the articles to saving the
-        results. flock is released by the kernel when the holder dies, so a killed run never leaves it
-        held (a lock row in the database would stay behind after kill -9)."""
-        if self.path == ":memory:":
-            yield
-            return
-        import fcntl
-
-        with open(f"{self.path}.lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
-
-    def _index_text(self, db: Any, article: Article) -> None:
-        db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
-        db.execute("INSERT INTO articles_fts (id, title, text) VALUES (?,?,?)",
-                   (article.id, normalize(article.title), normalize(article.text)))
-
-    def search(self, query: str, limit: int = 20) -> list[Article]:
-        """Full-text search (BM25) over normalised headlines and bodies."""
-        terms = " ".join(f'"{t}"' for t in normalize(query).replace('"', " ").split())
-        if not terms:
-            return []
-        rows = self._rows(
-            "SELECT a.* FROM articles_fts f JOIN articles a ON a.id = f.id WHERE articles_fts MATCH ?"
-            " AND a.event IS NOT NULL ORDER BY bm25(articles_fts) LIMIT ?", (terms, limit))
-        return [_article(row) for row in rows]
-
-
-class PostgresStore(SQLStore):
-    """The shared server store (psycopg 3): same tables, full text through a tsvector column and GIN index."""
-
-    placeholder = "%s"
-
-    def __init__(self, url: str) -> None:
-        try:
-            import psycopg
-            from psycopg.rows import dict_row
-        except ImportError as error:
-            raise ValueError("the PostgreSQL store needs the 'postgres' extra: pip install 'storyline[postgres]'") \
-                from error
-        try:
-            self.db = psycopg.connect(url, row_factory=dict_row, autocommit=True)
-            self._create_schema(
-                "CREATE TABLE IF NOT EXISTS articles_fts (id TEXT PRIMARY KEY, doc tsvector NOT NULL);"
-                "CREATE INDEX IF NOT EXISTS articles_fts_doc ON articles_fts USING gin (doc)"
-            )
-        except psycopg.Error as error:  # no server there, refused credentials, no such database
-            raise ValueError(f"cannot use the PostgreSQL database ({_one_line(error)})") from error
-
-    def _transaction(self) -> AbstractContextManager[Any]:
-        @contextmanager
-        def transaction() -> Iterator[Any]:
-            with self.db.transaction():
-                yield self.db
-
-        return transaction()
-
-    @contextmanager
-    def analysis_lock(self) -> Iterator[None]:
-        """A session-level advisory lock: the server releases it when the holder's connection ends."""
-        self.db.execute("SELECT pg_advisory_lock(%s)", (ANALYSIS_LOCK_KEY,))
-        try:
-            yield
-        finally:
-            self.db.execute("SELECT pg_advisory_unlock(%s)", (ANALYSIS_LOCK_KEY,))
-
-    def _index_text(self, db: Any, article: Article) -> None:
-        db.execute(
-            "INSERT INTO articles_fts VALUES (%s, to_tsvector('simple', %s)) "
-            "ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-            (article.id, normalize(f"{article.title} {article.text}")),
-        )
-
-    def search(self, query: str, limit: int = 20) -> list[Article]:
-        """Full-text search ranked by ts_rank over normalised headlines and bodies."""
-        if not normalize(query).split():
-            return []
-        rows = self._rows(
-            "SELECT a.* FROM articles_fts f JOIN articles a ON a.id = f.id,"
-            " plainto_tsquery('simple', ?) q WHERE f.doc @@ q AND a.event IS NOT NULL"
-            " ORDER BY ts_rank(f.doc, q) DESC, a.id LIMIT ?",
-            (normalize(query), limit))
-        return [_article(row) for row in rows]
-
-
-class StoreMissing(ValueError):
-    """A reader named a SQLite store that does not exist (it is not created: a typo must not make one)."""
-
-
-def open_store(target: str | Path, create: bool = True) -> Store:
-    """A store for `--db`: a `postgresql://` URL for PostgreSQL, anything else is a SQLite file path, which
-    is created when missing only if `create` (writers do; readers raise StoreMissing instead)."""
-    if str(target).startswith(("postgresql://", "postgres://")):
-        return PostgresStore(str(target))
-    return SQLiteStore(target, create)
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -403,6 +399,25 @@ def _article(row: Any) -> Article:
     )
 
 
-def _one_line(error: Exception) -> str:
+def _event(r: Any) -> Event:
+    return Event(r["id"], r["story"], r["title"], r["summary"], r["date"], json.loads(r["languages"]),
+                 json.loads(r["articles"]), json.loads(r["related"]))
+
+
+def _story(r: Any) -> Story:
+    return Story(r["id"], r["title"], r["summary"], json.loads(r["languages"]), json.loads(r["events"]),
+                 json.loads(r["articles"]), [TimelineEntry(**t) for t in json.loads(r["timeline"])])
+
+
+def _entity(r: Any) -> Entity:
+    return Entity(r["id"], r["name"], r["type"], json.loads(r["variants"]))
+
+
+def _next_day(day: str) -> str:
+    """The ISO date after `day`: `until` includes its whole day, so timestamps are compared below the next."""
+    return (datetime.fromisoformat(day[:10]) + timedelta(days=1)).date().isoformat()
+
+
+def one_line(error: Exception) -> str:
     """A driver's message on one line (psycopg's span several), for the CLI's one line per problem."""
     return " ".join(str(error).split())

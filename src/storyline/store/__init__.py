@@ -1,0 +1,25 @@
+"""Stage 8, store: SQLite (WAL, FTS5) by default, PostgreSQL for a shared server, behind the `Store` protocol.
+
+`protocol.py` says what a store does, `sql.py` holds the SQL both share, `sqlite.py` and `postgres.py` the
+parts where the dialects differ (connecting, locking, full-text search).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from storyline.store.postgres import PostgresStore
+from storyline.store.protocol import EntityRecord, Filters, Page, Store, StoryRow, StorySort
+from storyline.store.sql import SCHEMA_VERSION, SQLStore
+from storyline.store.sqlite import SQLiteStore, StoreMissing
+
+__all__ = ["SCHEMA_VERSION", "EntityRecord", "Filters", "Page", "PostgresStore", "SQLStore", "SQLiteStore", "Store",
+           "StoreMissing", "StoryRow", "StorySort", "open_store"]
+
+
+def open_store(target: str | Path, create: bool = True) -> Store:
+    """A store for `--db`: a `postgresql://` URL for PostgreSQL, anything else is a SQLite file path, which
+    is created when missing only if `create` (writers do; readers raise StoreMissing instead)."""
+    if str(target).startswith(("postgresql://", "postgres://")):
+        return PostgresStore(str(target))
+    return SQLiteStore(target, create)

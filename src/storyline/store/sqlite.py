@@ -1,0 +1,70 @@
+"""The embedded default store: one SQLite file, WAL journal, FTS5 full-text index over normalised text."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from storyline.model import Article
+from storyline.normalize import normalize
+from storyline.store.sql import BUSY_TIMEOUT_SECONDS, SQLStore, one_line
+
+
+class StoreMissing(ValueError):
+    """A reader named a SQLite store that does not exist (it is not created: a typo must not make one)."""
+
+
+class SQLiteStore(SQLStore):
+    """The embedded default: one file, WAL journal, FTS5 full-text index over normalised text."""
+
+    def __init__(self, path: str | Path, create: bool = True) -> None:
+        self.path = str(path)
+        if not create and self.path != ":memory:" and not Path(self.path).exists():
+            raise StoreMissing(f"no store at {self.path} (digest or ingest creates one)")
+        try:
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._create_schema(
+                "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
+                "id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2')"
+            )
+        except sqlite3.Error as error:  # a directory, another kind of file, a damaged database
+            raise ValueError(f"not a usable SQLite database ({one_line(error)})") from error
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self.db:
+            yield self.db
+
+    @contextmanager
+    def analysis_lock(self) -> Iterator[None]:
+        """An exclusive lock on a file beside the database, held from reading the articles to saving the
+        results. flock is released by the kernel when the holder dies, so a killed run never leaves it
+        held (a lock row in the database would stay behind after kill -9)."""
+        if self.path == ":memory:":
+            yield
+            return
+        import fcntl
+
+        with open(f"{self.path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _index_text(self, db: Any, article: Article) -> None:
+        db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
+        db.execute("INSERT INTO articles_fts (id, title, text) VALUES (?,?,?)",
+                   (article.id, normalize(article.title), normalize(article.text)))
+
+    def _text_hits(self, query: str) -> tuple[str, list[Any]] | None:
+        """FTS5 with BM25 over normalised headlines and bodies; every word of the query must match."""
+        terms = " ".join(f'"{t}"' for t in normalize(query).replace('"', " ").split())
+        if not terms:
+            return None
+        return "SELECT id, bm25(articles_fts) AS rank FROM articles_fts WHERE articles_fts MATCH ?", [terms]

@@ -1,0 +1,189 @@
+"""One suite that every store backend runs (as Haystack's DocumentStoreBaseTests): the same writes give the
+same answers to every reader query on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from storyline.model import Article, Digest, Entity, Event, Mention, Story, TimelineEntry
+from storyline.store import Filters, PostgresStore, SQLiteStore, Store, open_store
+
+
+def _article(article_id: str, lang: str, title: str, text: str, day: str) -> Article:
+    return Article(id=article_id, title=title, text=text, source=f"{article_id}.txt", lang=lang,
+                   published=datetime.fromisoformat(f"{day}T09:00:00+00:00"))
+
+
+ARTICLES = [
+    _article("dam-en", "en", "Dam talks open in Geneva", "Karim al-Haddad met Olena Verbytska in Geneva.",
+             "2026-03-02"),
+    _article("dam-ar", "ar", "محادثات السد في جنيف", "التقى كريم الحداد في جنيف بنظيرته.", "2026-03-02"),
+    _article("dam-fr", "fr", "Accord sur le barrage", "Karim al-Haddad a signé l'accord au Caire.", "2026-03-09"),
+    _article("port-en", "en", "Port strike in Valletta", "Dock workers in Valletta stopped work.", "2026-02-10"),
+]
+
+
+def _digest() -> Digest:
+    events = [Event("ev-talks", "st-dam", "Dam talks open in Geneva", "Talks opened.", "2026-03-02", ["ar", "en"],
+                    ["dam-ar", "dam-en"]),
+              Event("ev-deal", "st-dam", "Deal signed in Cairo", "The deal was signed.", "2026-03-09", ["fr"],
+                    ["dam-fr"]),
+              Event("ev-port", "st-port", "Port strike in Valletta", "Workers struck.", "2026-02-10", ["en"],
+                    ["port-en"])]
+    stories = [Story("st-dam", "Kessara dam dispute", "Talks, then a deal.", ["ar", "en", "fr"],
+                     ["ev-talks", "ev-deal"], ["dam-ar", "dam-en", "dam-fr"],
+                     [TimelineEntry("2026-03-02", "ev-talks", "Dam talks open in Geneva"),
+                      TimelineEntry("2026-03-09", "ev-deal", "Deal signed in Cairo")]),
+               Story("st-port", "Valletta port strike", "Workers struck.", ["en"], ["ev-port"], ["port-en"],
+                     [TimelineEntry("2026-02-10", "ev-port", "Port strike in Valletta")])]
+    entities = [Entity("e-haddad", "Karim al-Haddad", "PER", ["Karim al-Haddad", "كريم الحداد"]),
+                Entity("e-valletta", "Valletta", "LOC", ["Valletta"])]
+    mentions = [Mention("dam-en", "e-haddad", 0, 15, "Karim al-Haddad", "PER"),
+                Mention("dam-ar", "e-haddad", 6, 16, "كريم الحداد", "PER"),
+                Mention("dam-fr", "e-haddad", 0, 15, "Karim al-Haddad", "PER"),
+                Mention("port-en", "e-valletta", 15, 23, "Valletta", "LOC")]
+    return Digest(articles=ARTICLES, events=events, stories=stories, entities=entities, mentions=mentions)
+
+
+class StoreContract:
+    """The behaviour every Store must have; a subclass gives the `store` fixture."""
+
+    @pytest.fixture
+    def filled(self, store: Store) -> Store:
+        assert store.add_articles((a, f"hash-{a.id}") for a in ARTICLES) == len(ARTICLES)
+        store.save_results(_digest(), "fp")
+        return store
+
+    def test_an_article_stored_but_not_analysed_is_pending_and_shown_nowhere(self, store: Store) -> None:
+        store.add_articles([(ARTICLES[0], "h")])
+        assert store.pending() == 1
+        assert store.load().articles == [] and store.article("dam-en") is None
+        assert store.search("Geneva") == [] and store.stories().total == 0
+        assert list(store.content_hashes()) == ["dam-en"]
+
+    def test_results_are_saved_with_their_fingerprint_and_every_article_placed(self, filled: Store) -> None:
+        assert filled.fingerprint() == "fp" and filled.pending() == 0
+        assert filled.placement("dam-ar") == ("ev-talks", "st-dam")
+        assert sorted(a.id for a in filled.load().articles) == sorted(a.id for a in ARTICLES)
+
+    def test_stories_are_listed_newest_first_or_largest_first_and_paginated(self, filled: Store) -> None:
+        page = filled.stories()
+        assert [row.id for row in page.items] == ["st-dam", "st-port"] and page.total == 2
+        dam = page.items[0]
+        assert (dam.articles, dam.events, dam.first_date, dam.last_date) == (3, 2, "2026-03-02", "2026-03-09")
+        assert dam.recent == 3  # all stored just now
+        assert [row.id for row in filled.stories(sort="size").items] == ["st-dam", "st-port"]
+        second = filled.stories(limit=1, offset=1)
+        assert ([row.id for row in second.items], second.total, second.offset) == (["st-port"], 2, 1)
+
+    @pytest.mark.parametrize(("filters", "expected"), [
+        (Filters(language="fr"), ["st-dam"]),
+        (Filters(language="de"), []),
+        (Filters(entity="كريم الحداد"), ["st-dam"]),  # a spelling in another script names the same entity
+        (Filters(entity="e-valletta"), ["st-port"]),
+        (Filters(text="strike"), ["st-port"]),
+        (Filters(since="2026-03-05"), ["st-dam"]),
+        (Filters(until="2026-02-28"), ["st-port"]),
+        (Filters(since="2026-02-01", until="2026-02-28", language="en"), ["st-port"]),
+    ])
+    def test_stories_are_filtered_by_language_entity_text_and_dates(self, filled: Store, filters: Filters,
+                                                                    expected: list[str]) -> None:
+        assert [row.id for row in filled.stories(filters).items] == expected
+
+    def test_one_story_event_article_or_entity_is_read_with_its_parts(self, filled: Store) -> None:
+        story = filled.story("st-dam")
+        assert story is not None and story.events == ["ev-talks", "ev-deal"] and len(story.timeline) == 2
+        event = filled.event("ev-talks")
+        assert event is not None and event.articles == ["dam-ar", "dam-en"]
+        article = filled.article("dam-fr")
+        assert article is not None and article.lang == "fr" and article.published is not None
+        found = filled.entity("e-haddad")
+        assert found is not None and found.entity.variants == ["Karim al-Haddad", "كريم الحداد"]
+        assert found.articles == ["dam-ar", "dam-en", "dam-fr"]
+        assert (filled.story("nope"), filled.event("nope"), filled.entity("nope")) == (None, None, None)
+
+    def test_search_naming_an_entity_in_any_script_finds_its_articles_in_every_language(self, filled: Store) -> None:
+        assert sorted(a.id for a in filled.search("كريم الحداد")) == ["dam-ar", "dam-en", "dam-fr"]
+        assert sorted(a.id for a in filled.search("Karim al-Haddad", filters=Filters(language="ar"))) == ["dam-ar"]
+        assert [a.id for a in filled.search("Valletta")] == ["port-en"]
+        assert [a.id for a in filled.search("barrage")] == ["dam-fr"]
+        assert [a.id for a in filled.search("Geneva", filters=Filters(since="2026-03-03"))] == []
+        assert [a.id for a in filled.search("accord", filters=Filters(until="2026-03-09"))] == ["dam-fr"]
+        assert filled.search("   ") == []
+
+    def test_removed_articles_leave_the_store_and_its_search(self, store: Store) -> None:
+        store.add_articles((a, "h") for a in ARTICLES)
+        store.remove_articles(["port-en"])
+        assert sorted(store.content_hashes()) == ["dam-ar", "dam-en", "dam-fr"]
+
+    def test_an_update_keeps_the_article_id_and_replaces_its_text(self, store: Store) -> None:
+        store.add_articles([(ARTICLES[3], "h1")])
+        changed = Article(**{**{f: getattr(ARTICLES[3], f) for f in Article.__slots__}, "text": "New text."})
+        store.add_articles([(changed, "h2")])
+        assert store.content_hashes() == {"port-en": "h2"}
+        assert [a.text for a in store.articles()] == ["New text."]
+
+    def test_one_analysis_at_a_time(self, store: Store, second: Store) -> None:
+        order: list[str] = []
+
+        def later() -> None:
+            with second.analysis_lock():
+                order.append("second")
+
+        with store.analysis_lock():
+            thread = threading.Thread(target=later)
+            thread.start()
+            time.sleep(0.3)
+            order.append("first")
+        thread.join(5)
+        assert order == ["first", "second"]
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[Store]:
+        store = SQLiteStore(tmp_path / "s.db")
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def second(self, tmp_path: Path, store: Store) -> Iterator[Store]:
+        other = SQLiteStore(tmp_path / "s.db")
+        yield other
+        other.close()
+
+
+class TestPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, postgres_url: str) -> Iterator[Store]:
+        store = open_store(postgres_url)
+        assert isinstance(store, PostgresStore)
+        yield store
+        for table in ("articles", "articles_fts", "rejected", "entities", "entity_names", "mentions", "quotes",
+                      "actions", "events", "stories"):
+            store.db.execute(f"DELETE FROM {table}")
+        store.db.execute("DELETE FROM meta WHERE key = 'analysis'")
+        store.close()
+
+    @pytest.fixture
+    def second(self, postgres_url: str, store: Store) -> Iterator[Store]:
+        other = open_store(postgres_url)
+        yield other
+        other.close()
+
+
+def test_growth_counts_only_articles_stored_in_the_day_before_the_analysis(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    store.add_articles((a, "h") for a in ARTICLES)
+    old = datetime(2020, 1, 1, tzinfo=UTC).isoformat()
+    store.db.execute("UPDATE articles SET added = ? WHERE id IN ('dam-en', 'dam-ar')", (old,))
+    store.db.commit()
+    store.save_results(_digest(), "fp")
+    assert [(row.id, row.recent) for row in store.stories(sort="growth").items] == [("st-dam", 1), ("st-port", 1)]
+    store.close()
