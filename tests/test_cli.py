@@ -323,3 +323,21 @@ def test_stories_and_search_are_filtered_by_language_entity_and_date(
     assert main(["search", "Karim al-Haddad", "--db", sample_db, "--until", "1999-01-01"]) == 1
     with pytest.raises(SystemExit):  # argparse: a usage error
         main(["stories", "--db", sample_db, "--since", "not-a-date"])
+
+
+def test_rebuild_recomputes_every_result_from_the_stored_articles(
+        small_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = str(tmp_path / "s.db")
+    assert main(["digest", str(small_corpus), "--db", db]) == 0
+    from storyline.store import open_store
+
+    store = open_store(db)
+    store.db.execute("UPDATE stories SET title = 'stale'")  # what an older version might have left
+    store.db.commit()
+    store.close()
+    capsys.readouterr()
+    assert main(["rebuild", "--db", db]) == 0
+    assert capsys.readouterr().err.endswith("3 articles, 2 events, 2 stories rebuilt\n")
+    assert main(["stories", "--db", db]) == 0
+    assert "stale" not in capsys.readouterr().out
+    assert main(["rebuild", "--db", str(tmp_path / "none.db")]) == 1

@@ -22,9 +22,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from storyline.ingest.fetch import USER_AGENT, FetchError, FetchPolicy, fetch
+from storyline.ingest.fetch import USER_AGENT, FetchError, FetchPolicy, Validators, fetch
 
 PAGE = b"<html><body>hello</body></html>"
+FEED = b"<rss><channel><title>one</title></channel></rss>"
+FEED_ETAG = '"v1"'
+FEED_MODIFIED = "Wed, 21 Oct 2015 07:28:00 GMT"
 TRICKLE_PAUSE = 0.3
 DEADLINE = 1.5
 SLACK = 1.0  # how far past the deadline a fetch may take to give up
@@ -81,6 +84,22 @@ class Handler(BaseHTTPRequestHandler):
         self.headers_done(Content_Type="text/plain", Content_Length=100)
         self.wfile.write(b"x" * 10)
 
+    def route_feed(self, query: dict[str, list[str]]) -> None:
+        """A feed answering conditional requests the way servers do: If-None-Match first, else the date."""
+        etag, modified, body = self.server.feed
+        match = self.headers.get("If-None-Match")
+        unchanged = match == etag if match is not None else self.headers.get("If-Modified-Since") == modified
+        if unchanged:
+            self.headers_done(304, ETag=etag)
+            return
+        self.headers_done(Content_Type="application/rss+xml", Content_Length=len(body), ETag=etag,
+                          Last_Modified=modified)  # fmt: skip
+        self.wfile.write(body)
+
+    def route_not_modified(self, query: dict[str, list[str]]) -> None:
+        """304 whatever was asked, with the ETag given in the query, if any."""
+        self.headers_done(304, **({"ETag": query["etag"][0]} if "etag" in query else {}))
+
     def route_trickle(self, query: dict[str, list[str]]) -> None:
         self.headers_done(Content_Type="text/plain")
         while True:
@@ -95,14 +114,16 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class Server(ThreadingHTTPServer):
-    """Records every request it sees: (path, headers)."""
+    """Records every request it sees: (path, headers). `feed` is what /feed serves: (ETag, Last-Modified, body)."""
 
     requests: list[tuple[str, dict[str, str]]]
+    feed: tuple[str, str, bytes]
 
 
 def serve(tls: ssl.SSLContext | None = None) -> Iterator[Server]:
     server = Server(("127.0.0.1", 0), Handler)
     server.requests = []
+    server.feed = (FEED_ETAG, FEED_MODIFIED, FEED)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -312,6 +333,76 @@ def test_reports_a_failed_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     assert refused("https://no-such-host.example/feed.xml") == "cannot fetch: Name or service not known"
+
+
+def test_a_fetch_returns_the_validators_of_the_answer(site: Server) -> None:
+    fetched = fetch(base(site) + "/feed", ALLOW_ALL)
+    assert (fetched.data, fetched.not_modified) == (FEED, False)
+    assert fetched.validators == Validators(FEED_ETAG, FEED_MODIFIED)
+    assert "If-None-Match" not in site.requests[0][1]
+    assert "If-Modified-Since" not in site.requests[0][1]
+    assert fetch(base(site) + "/page", ALLOW_ALL).validators == Validators(None, None)
+
+
+def test_an_unchanged_feed_costs_one_conditional_request(site: Server) -> None:
+    first = fetch(base(site) + "/feed", ALLOW_ALL)
+    again = fetch(base(site) + "/feed", ALLOW_ALL, first.validators)
+    assert again.not_modified
+    assert (again.url, again.data, again.content_type, again.charset) == (base(site) + "/feed", b"", "", None)
+    assert again.validators == first.validators
+    assert len(site.requests) == 2
+    headers = site.requests[1][1]
+    assert (headers["If-None-Match"], headers["If-Modified-Since"]) == (FEED_ETAG, FEED_MODIFIED)
+
+
+def test_a_changed_feed_comes_back_with_new_validators(site: Server) -> None:
+    old = fetch(base(site) + "/feed", ALLOW_ALL).validators
+    new_body = FEED.replace(b"one", b"two")
+    site.feed = ('"v2"', "Thu, 22 Oct 2015 07:28:00 GMT", new_body)
+    fetched = fetch(base(site) + "/feed", ALLOW_ALL, old)
+    assert (fetched.data, fetched.not_modified) == (new_body, False)
+    assert fetched.validators == Validators('"v2"', "Thu, 22 Oct 2015 07:28:00 GMT")
+    assert site.requests[1][1]["If-None-Match"] == FEED_ETAG
+
+
+def test_validators_are_sent_on_every_redirect_hop(site: Server) -> None:
+    fetched = fetch(base(site) + "/redirect?to=/feed", ALLOW_ALL, Validators(FEED_ETAG))
+    assert (fetched.url, fetched.not_modified) == (base(site) + "/feed", True)
+    assert [headers.get("If-None-Match") for _, headers in site.requests] == [FEED_ETAG, FEED_ETAG]
+
+
+def test_a_not_modified_answer_updates_the_validators_it_carries(site: Server) -> None:
+    fetched = fetch(base(site) + '/not-modified?etag="v9"', ALLOW_ALL, Validators('"v1"', FEED_MODIFIED))
+    assert fetched.validators == Validators('"v9"', FEED_MODIFIED)
+
+
+def test_not_modified_without_validators_is_an_error(site: Server) -> None:
+    assert refused(base(site) + "/not-modified", ALLOW_ALL) == "HTTP 304 Not Modified"
+    with pytest.raises(FetchError) as caught:  # nothing safe to send, so nothing was sent
+        fetch(base(site) + "/not-modified", ALLOW_ALL, Validators("\r\n", ""))
+    assert str(caught.value) == "HTTP 304 Not Modified"
+
+
+@pytest.mark.parametrize(
+    "bad", ['"v1"\r\nX-Injected: yes', '"v1"\nX-Injected: yes', '"v1"\r', '"v1"\x00', '"v1"\x7f', "é"]
+)
+def test_a_validator_with_control_characters_is_not_sent(site: Server, bad: str) -> None:
+    fetched = fetch(base(site) + "/feed", ALLOW_ALL, Validators(bad, FEED_MODIFIED))
+    assert fetched.not_modified  # answered on the date, the one validator sent
+    assert fetched.validators == Validators(FEED_ETAG, FEED_MODIFIED)
+    headers = site.requests[0][1]
+    assert "If-None-Match" not in headers
+    assert "X-Injected" not in headers
+    assert headers["If-Modified-Since"] == FEED_MODIFIED
+
+
+def test_unsafe_validators_are_dropped() -> None:
+    assert Validators(' "v1" ', "a\r\nb").safe() == Validators('"v1"', None)
+    assert Validators('W/"a b"', FEED_MODIFIED).request_headers() == {
+        "If-None-Match": 'W/"a b"',
+        "If-Modified-Since": FEED_MODIFIED,
+    }
+    assert Validators("\t", "\u2028").request_headers() == {}
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import re
+import signal
 import sys
 import textwrap
 from collections import Counter, defaultdict
@@ -24,6 +25,7 @@ from storyline.model import Digest, Quote, RawDocument
 from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
 from storyline.store import Filters, Store, StoreMissing, open_store
+from storyline.watch import DEFAULT_EVERY_SECONDS, Watcher, parse_interval
 
 EXIT_OK, EXIT_NOTHING, EXIT_USAGE = 0, 1, 2
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a tool ended by SIGPIPE
@@ -131,6 +133,20 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query")
     search.set_defaults(run=_search)
 
+    rebuild = commands.add_parser("rebuild", parents=[common],
+                                  help="recompute every result from the stored articles (after an upgrade)")
+    rebuild.add_argument("--language", default="en", help="preferred language of titles and summaries")
+    rebuild.set_defaults(run=_rebuild)
+
+    watch = commands.add_parser("watch", parents=[common, inputs],
+                                help="poll feeds, pages and folders; ingest and analyse what is new")
+    watch.add_argument("sources", nargs="+", metavar="SOURCE", help="RSS/Atom feed or page URLs, folders, files")
+    watch.add_argument("--every", type=_interval, default=DEFAULT_EVERY_SECONDS, metavar="INTERVAL",
+                       help="time between polls of a source: 30s, 10m (default), 1h")
+    watch.add_argument("--once", action="store_true", help="poll every source once, then stop (for cron)")
+    watch.add_argument("--language", default="en", help="preferred language of titles and summaries")
+    watch.set_defaults(run=_watch)
+
     export = commands.add_parser("export", parents=[common], help="write the JSON export of the store")
     export.add_argument("--json", metavar="FILE", required=True, help="output file ('-' for stdout)")
     export.set_defaults(run=_export)
@@ -174,13 +190,14 @@ def _analysed(run: Callable[[_StageBar], T]) -> T:
         bar.close()
 
 
-def _report(report: RunReport) -> None:
+def _report(report: RunReport, counts: bool = True) -> None:
     """One line on stderr per rejected input and per input kept with a warning, then the counts."""
     for rejected in report.rejected:
         _error(f"rejected {rejected.source}: {rejected.reason}")
     for warned in report.warnings:
         _error(f"warning: {warned.source}: {warned.reason}")
-    print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
+    if counts:
+        print(f"{report.read} articles read, {report.added} new, {len(report.rejected)} rejected", file=sys.stderr)
 
 
 def _policy(args: argparse.Namespace) -> FetchPolicy:
@@ -268,6 +285,44 @@ def _search(args: argparse.Namespace, store: Store) -> int:
     for article in hits:
         print(f"{printable(article.id)}\t{article.lang or '-'}\t{printable(article.title)}")
     return EXIT_OK if hits else EXIT_NOTHING
+
+
+def _rebuild(args: argparse.Namespace, store: Store) -> int:
+    report = RunReport(read=0, added=0, rejected=[])
+    result = _analysed(lambda bar: analyse(store, args.language, stage=bar, report=report, rebuild=True))
+    _report(report, counts=False)
+    stories = "1 story" if len(result.stories) == 1 else f"{len(result.stories)} stories"
+    print(f"{_count(len(result.articles), 'article')}, {_count(len(result.events), 'event')}, {stories} rebuilt",
+          file=sys.stderr)
+    return EXIT_OK if result.articles else EXIT_NOTHING
+
+
+def _watch(args: argparse.Namespace, store: Store) -> int:
+    """Poll until SIGINT or SIGTERM, which end the loop after the step in progress (nothing is cut short)."""
+    watcher = Watcher(args.sources, store, _policy(args), args.every, language=args.language,
+                      say=lambda line: print(printable(line), flush=True), warn=_error_line)
+    if args.once:
+        for change in watcher.poll():
+            print(printable(change.line()), flush=True)
+        return EXIT_OK
+    previous = {sig: signal.signal(sig, lambda *_: watcher.stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        watcher.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return EXIT_OK
+
+
+def _interval(value: str) -> float:
+    try:
+        return parse_interval(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _error_line(line: str) -> None:
+    print(printable(line), file=sys.stderr, flush=True)
 
 
 def _filters(args: argparse.Namespace, text: str | None = None) -> Filters:

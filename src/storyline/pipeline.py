@@ -46,11 +46,17 @@ def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
            policy: FetchPolicy | None = None) -> RunReport:
     """Stages 1-3: read, extract and language-tag new inputs, and store them at once. URLs are fetched
     under `policy` (default: no private addresses)."""
+    return ingest_documents(read_documents(paths, policy), store, progress)
+
+
+def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
+                     progress: Progress | None = None) -> RunReport:
+    """Stages 2-3 over documents already read (by `ingest`, or by `storyline watch` from what it polled)."""
     known = store.content_hashes()
     claims = IdClaims(store.origins())
     raw: list[RawDocument] = []
     report = RunReport(read=0, added=0, rejected=[])
-    for item in read_documents(paths, policy):
+    for item in items:
         if isinstance(item, Rejected):
             report.rejected.append(item)
         elif isinstance(claim := claims.claim(item), Rejected):
@@ -105,17 +111,18 @@ class IdClaims:
 
 
 def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,
-            stage: StageReport | None = None, report: RunReport | None = None) -> Digest:
+            stage: StageReport | None = None, report: RunReport | None = None, rebuild: bool = False) -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
     `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
     each of ANALYSIS_STAGES as it starts. Results computed from the same articles, language and code are
     kept as stored (always recomputed with a `scorer`, which has no fingerprint). One analysis runs at a
     time per store: a second writer waits, then analyses what both stored. An article that makes a stage
-    fail is taken out of the store and rejected (added to `report`), and the others are analysed."""
+    fail is taken out of the store and rejected (added to `report`), and the others are analysed. `rebuild`
+    recomputes even results whose fingerprint matches (`storyline rebuild`, after an upgrade or a new model)."""
     say = stage or (lambda _: None)
     with store.analysis_lock():
         fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
-        if fingerprint and store.fingerprint() == fingerprint:
+        if fingerprint and store.fingerprint() == fingerprint and not rebuild:
             return store.load()
         digest, failed = _analyse_guarded(store.articles, language, scorer, say)
         if failed:

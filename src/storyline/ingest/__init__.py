@@ -15,11 +15,12 @@ from urllib.parse import urlparse
 
 from storyline.ingest.decoding import InputError, decode, parse_date
 from storyline.ingest.feeds import read_feed
-from storyline.ingest.fetch import FetchError, FetchPolicy, fetch
+from storyline.ingest.fetch import Fetched, FetchError, FetchPolicy, fetch
 from storyline.ingest.files import SUPPORTED_SUFFIXES, inner_suffix, link_problem, read_file, walk
 from storyline.model import RawDocument, Rejected
 
-__all__ = ["FetchPolicy", "InputError", "decode", "parse_date", "read_documents", "read_file", "read_url"]
+__all__ = ["FetchPolicy", "InputError", "decode", "parse_date", "read_documents", "read_fetched", "read_file",
+           "read_url"]
 
 _URL = re.compile(r"[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 # A fetched text that opens like this is a feed whatever its Content-Type says.
@@ -57,8 +58,17 @@ def read_url(url: str, policy: FetchPolicy) -> Iterator[RawDocument | Rejected]:
     """Fetch one URL: an RSS/Atom feed gives its items, anything else is one web page (an article)."""
     try:
         fetched = fetch(url, policy)
+    except FetchError as error:
+        yield Rejected(url, str(error))
+        return
+    yield from read_fetched(url, fetched)
+
+
+def read_fetched(url: str, fetched: Fetched) -> Iterator[RawDocument | Rejected]:
+    """The documents of a fetched answer to `url`: a feed's items, or the page as one article."""
+    try:
         text = decode(fetched.data)
-    except (FetchError, InputError) as error:
+    except InputError as error:
         yield Rejected(url, str(error))
         return
     parts = urlparse(fetched.url)

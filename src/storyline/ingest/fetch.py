@@ -5,6 +5,9 @@ themselves, so an address check made beforehand can be bypassed by a redirect or
 (DNS rebinding); no well-kept library checks the address at connect time. Here every hop is resolved once,
 every address is checked, and the connection goes to exactly those addresses.
 
+Conditional requests (ETag / Last-Modified validators) let a poller check an unchanged feed with one request
+and no body: a `304 Not Modified` answer comes back as a `Fetched` with `not_modified=True`.
+
 Environment proxies (http_proxy, https_proxy) are deliberately not used (`http.client`, unlike urllib, never
 reads them): through a proxy the peer would be the proxy, and the address check would see the wrong host.
 """
@@ -31,6 +34,7 @@ USER_AGENT = "storyline (news clustering; offline-first)"
 HEADERS = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", "Connection": "close"}
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+NOT_MODIFIED = 304
 CHUNK_BYTES = 64 * 2**10
 PRIVATE_HINT = "pass --allow-private-urls for intranet feeds"
 # Checked in this order, so 127.0.0.1 is named "loopback" rather than "private".
@@ -55,22 +59,53 @@ class FetchPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Validators:
+    """What a server said identifies a version of a resource (its ETag and Last-Modified headers), kept by a
+    poller and sent back so that an unchanged resource is answered `304 Not Modified`, without a body."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def safe(self) -> Validators:
+        """These validators less any value that is not a clean single-line header value (None in its place):
+        a stored value is sent back as a header, so a CR or LF in it could inject headers or a request."""
+        return Validators(_header_value(self.etag), _header_value(self.last_modified))
+
+    def request_headers(self) -> dict[str, str]:
+        """The conditional request headers for the safe values; empty when there is none."""
+        safe = self.safe()
+        headers = {}
+        if safe.etag is not None:
+            headers["If-None-Match"] = safe.etag
+        if safe.last_modified is not None:
+            headers["If-Modified-Since"] = safe.last_modified
+        return headers
+
+
+@dataclass(frozen=True, slots=True)
 class Fetched:
     """A fetched body and what its headers say about it."""
 
     url: str  # the final URL after redirects
-    content_type: str  # e.g. "text/html" (no parameters)
+    content_type: str  # e.g. "text/html" (no parameters); "" when not_modified
     charset: str | None  # from the Content-Type header, if any
-    data: bytes
+    data: bytes  # b"" when not_modified
+    validators: Validators = Validators()  # to send with the next fetch of this URL
+    not_modified: bool = False  # the server answered 304 to the validators sent: the caller's copy is current
 
 
-def fetch(url: str, policy: FetchPolicy = FetchPolicy()) -> Fetched:
-    """GET `url`, following redirects by hand so that every hop is checked like the first one."""
+def fetch(url: str, policy: FetchPolicy = FetchPolicy(), validators: Validators | None = None) -> Fetched:
+    """GET `url`, following redirects by hand so that every hop is checked like the first one.
+
+    With `validators` the request is conditional (on every hop): a `304 Not Modified` answer returns a `Fetched`
+    without data and with `not_modified=True`. Unsafe validator values are dropped, not sent; a 304 to a request
+    that sent no validator is an error, since there is no copy it could refer to."""
+    sent = (validators or Validators()).safe()
     watchdog = _Watchdog(policy.deadline)
     try:
         for hop in range(policy.max_redirects + 1):
             try:
-                answer = _fetch_once(url, policy, watchdog)
+                answer = _fetch_once(url, policy, watchdog, sent)
             except FetchError as error:
                 raise (FetchError(f"redirected to {url}: {error}") if hop else error) from None
             if isinstance(answer, Fetched):
@@ -122,8 +157,9 @@ class _Watchdog:
                     socket.socket.shutdown(self._sock, socket.SHUT_RDWR)
 
 
-def _fetch_once(url: str, policy: FetchPolicy, watchdog: _Watchdog) -> Fetched | str:
-    """One request: the fetched body, or the absolute URL a redirect points to."""
+def _fetch_once(url: str, policy: FetchPolicy, watchdog: _Watchdog, sent: Validators) -> Fetched | str:
+    """One request, conditional on the (already safe) validators `sent`: the fetched body, a not-modified
+    answer, or the absolute URL a redirect points to."""
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
@@ -139,18 +175,25 @@ def _fetch_once(url: str, policy: FetchPolicy, watchdog: _Watchdog) -> Fetched |
     connection = _PinnedConnection(scheme, parts.hostname, port, addresses, watchdog)
     # Percent-encode what a request line cannot carry (non-ASCII, spaces, control characters), keep the rest.
     target = quote(urlunsplit(("", "", parts.path or "/", parts.query, "")), safe=string.punctuation)
+    conditional = sent.request_headers()
     try:
-        connection.request("GET", target, headers=HEADERS)
+        connection.request("GET", target, headers={**HEADERS, **conditional})
         response = connection.getresponse()
         if response.status in REDIRECT_STATUSES:
             location = response.getheader("Location")
             if not location:
                 raise FetchError(f"HTTP {response.status} redirect without a Location")
             return urljoin(url, location.strip())
+        received = Validators(response.getheader("ETag"), response.getheader("Last-Modified")).safe()
+        if response.status == NOT_MODIFIED and conditional:
+            # A 304 may refresh the validators (RFC 9110 15.4.5); what it leaves out stays as sent.
+            validators = Validators(received.etag or sent.etag, received.last_modified or sent.last_modified)
+            return Fetched(url, "", None, b"", validators, not_modified=True)
         if not 200 <= response.status < 300:
             raise FetchError(f"HTTP {response.status} {response.reason}")
         data = _read_body(response, policy.max_bytes, watchdog)
-        return Fetched(url, response.headers.get_content_type(), response.headers.get_content_charset(), data)
+        content_type, charset = response.headers.get_content_type(), response.headers.get_content_charset()
+        return Fetched(url, content_type, charset, data, received)
     except (OSError, ValueError, http.client.HTTPException) as error:
         if watchdog.expired or isinstance(error, TimeoutError):  # socket timeouts are set to the time left
             raise FetchError(watchdog.message) from None
@@ -240,6 +283,17 @@ class _PinnedConnection(http.client.HTTPConnection):
                 self.sock.do_handshake()
             return
         raise error
+
+
+def _header_value(value: str | None) -> str | None:
+    """`value` without surrounding blanks if it is a non-empty line of visible ASCII, spaces and tabs (what a
+    validator is made of), else None: control characters (CR, LF, NUL, ...) and non-ASCII are not sent."""
+    if value is None:
+        return None
+    value = value.strip(" \t")
+    if not value or not all(char == "\t" or " " <= char <= "~" for char in value):
+        return None
+    return value
 
 
 def _reason(error: BaseException) -> str:

@@ -84,6 +84,9 @@ CREATE TABLE IF NOT EXISTS stories (
     events TEXT NOT NULL, articles TEXT NOT NULL, timeline TEXT NOT NULL, size INTEGER NOT NULL,
     event_count INTEGER NOT NULL, first_date TEXT, last_date TEXT, recent INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS watch_state (
+    source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (source, key)
+);
 CREATE TABLE IF NOT EXISTS entity_names (entity TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (key, entity));
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article);
 CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (entity);
@@ -245,6 +248,22 @@ class SQLStore:
                          known[0] if known else None, known[-1] if known else None,
                          sum(a in recent for a in s.articles)))
         return rows
+
+    def watch_state(self, source: str) -> dict[str, str]:
+        """What `storyline watch` remembers of one source (validators, file signatures, failures)."""
+        return {r["key"]: r["value"] for r in self._rows("SELECT key, value FROM watch_state WHERE source = ?",
+                                                          (source,))}
+
+    def set_watch_state(self, source: str, state: dict[str, str]) -> None:
+        """Replace what is remembered of `source`, in one transaction (a kill keeps the old state or the new)."""
+        with self._transaction() as db:
+            db.execute(self._sql("DELETE FROM watch_state WHERE source = ?"), (source,))
+            for key, value in state.items():
+                db.execute(self._sql("INSERT INTO watch_state VALUES (?, ?, ?)"), (source, key, value))
+
+    def story_sizes(self) -> dict[str, tuple[str, int]]:
+        """Each story's title and article count (what a poller compares to say which stories are new or grew)."""
+        return {r["id"]: (r["title"], r["size"]) for r in self._rows("SELECT id, title, size FROM stories")}
 
     def fingerprint(self) -> str | None:
         """The fingerprint saved with the stored results; None before the first analysis or when unknown."""
