@@ -166,7 +166,7 @@ class TestPostgresStore(StoreContract):
         assert isinstance(store, PostgresStore)
         yield store
         for table in ("articles", "articles_fts", "rejected", "entities", "entity_names", "mentions", "quotes",
-                      "actions", "events", "stories"):
+                      "actions", "events", "stories", "story_languages", "story_entities"):
             store.db.execute(f"DELETE FROM {table}")
         store.db.execute("DELETE FROM meta WHERE key = 'analysis'")
         store.close()

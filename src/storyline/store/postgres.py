@@ -59,9 +59,10 @@ class PostgresStore(SQLStore):
             (article.id, normalize(f"{article.title} {article.text}")),
         )
 
-    def _text_hits(self, query: str) -> tuple[str, list[Any]] | None:
+    def _text_hits(self, query: str, depth: int) -> tuple[str, list[Any]] | None:
         """tsvector match ranked by ts_rank over normalised headlines and bodies."""
         if not normalize(query).split():
             return None
-        return ("SELECT id, -ts_rank(doc, plainto_tsquery('simple', ?)) AS rank FROM articles_fts"
-                " WHERE doc @@ plainto_tsquery('simple', ?)", [normalize(query), normalize(query)])
+        return ("SELECT id, rank FROM (SELECT id, -ts_rank(doc, plainto_tsquery('simple', ?)) AS rank"
+                " FROM articles_fts WHERE doc @@ plainto_tsquery('simple', ?) ORDER BY rank LIMIT ?) h",
+                [normalize(query), normalize(query), depth])

@@ -42,6 +42,12 @@ SCHEMA_VERSION = 4
 ARTICLE_COLUMNS_ADDED = {4: ("origin", "event", "added")}
 # A story's growth is the number of its articles stored in this window before its last analysis.
 GROWTH_WINDOW = timedelta(days=1)
+# A story list filtered by text keeps the stories of the best-ranked matching articles, this many: a common
+# word matches a good part of a big store, and a list is read from its top.
+TEXT_FILTER_HITS = 1000
+# Search ranks this many best full-text matches (or ten times the page, when deeper) before its filters; a
+# common word matches much of a big store and nobody reads past its first pages.
+SEARCH_DEPTH = 2000
 # Entity hits rank before full-text hits in search: a query naming an entity wants its articles first.
 ENTITY_HIT_RANK = -1e9
 # Seconds a writer waits for another's transaction to end before giving up (SQLite's busy timeout).
@@ -88,6 +94,8 @@ CREATE TABLE IF NOT EXISTS watch_state (
     source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (source, key)
 );
 CREATE TABLE IF NOT EXISTS entity_names (entity TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (key, entity));
+CREATE TABLE IF NOT EXISTS story_languages (story TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story));
+CREATE TABLE IF NOT EXISTS story_entities (story TEXT NOT NULL, entity TEXT NOT NULL, PRIMARY KEY (entity, story));
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article);
 CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (entity);
 CREATE INDEX IF NOT EXISTS quotes_article ON quotes (article);
@@ -98,9 +106,9 @@ CREATE INDEX IF NOT EXISTS actions_target ON actions (target);
 CREATE INDEX IF NOT EXISTS events_story ON events (story);
 CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
 CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
-CREATE INDEX IF NOT EXISTS stories_last ON stories (last_date);
-CREATE INDEX IF NOT EXISTS stories_recent ON stories (recent);
-CREATE INDEX IF NOT EXISTS stories_size ON stories (size)
+CREATE INDEX IF NOT EXISTS stories_last ON stories (last_date DESC, id);
+CREATE INDEX IF NOT EXISTS stories_recent ON stories (recent DESC, last_date DESC, id);
+CREATE INDEX IF NOT EXISTS stories_size ON stories (size DESC, last_date DESC, id)
 """
 _ARTICLE_COLUMNS = ("id", "source", "url", "published", "lang", "title", "text", "author", "site", "duplicate_of",
                     "content_hash", "origin", "added")
@@ -109,7 +117,8 @@ _UPSERT_ARTICLE = (  # an update keeps when the article was first stored
     " ON CONFLICT (id) DO UPDATE SET "
     + ", ".join(f"{column} = excluded.{column}" for column in _ARTICLE_COLUMNS[1:-1])
 )
-_DERIVED_TABLES = ("entities", "entity_names", "mentions", "quotes", "actions", "events", "stories")
+_DERIVED_TABLES = ("entities", "entity_names", "mentions", "quotes", "actions", "events", "stories", "story_languages",
+                   "story_entities")
 _STORY_ROW = "id, title, languages, size, event_count, first_date, last_date, recent"
 
 
@@ -138,17 +147,20 @@ class SQLStore:
     def analysis_lock(self) -> AbstractContextManager[None]:
         raise NotImplementedError
 
-    def _text_hits(self, query: str) -> tuple[str, list[Any]] | None:
-        """A query of (id, rank) rows for the articles matching `query` in full text, lower rank first; None
-        when the query holds no searchable word."""
+    def _text_hits(self, query: str, depth: int) -> tuple[str, list[Any]] | None:
+        """A query of (id, rank) rows for the `depth` best articles matching `query` in full text, lower rank
+        first; None when the query holds no searchable word."""
         raise NotImplementedError
 
     def _create_schema(self, extra: str) -> None:
+        """Tables and indexes (`extra`: the backend's full-text index). A store of an older version loses its
+        derived tables and its full-text index, which is rebuilt from the articles."""
         with self._transaction() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             found = self._rows("SELECT value FROM meta WHERE key = 'schema_version'")
-            if found and int(found[0]["value"]) < SCHEMA_VERSION:
-                for table in _DERIVED_TABLES:
+            migrated = bool(found) and int(found[0]["value"]) < SCHEMA_VERSION
+            if migrated:
+                for table in (*_DERIVED_TABLES, "articles_fts"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 db.execute("DELETE FROM meta WHERE key = 'analysis'")  # the results it fingerprints are gone
                 present = {column[0] for column in db.execute("SELECT * FROM articles LIMIT 0").description}
@@ -159,6 +171,9 @@ class SQLStore:
             for statement in (_TABLES + ";" + extra).split(";"):
                 if statement.strip():
                     db.execute(statement)
+            if migrated:
+                for row in self._rows("SELECT * FROM articles"):
+                    self._index_text(db, _article(row))
             db.execute(self._sql("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
                                  " SET value = excluded.value"), (str(SCHEMA_VERSION),))
 
@@ -192,8 +207,8 @@ class SQLStore:
         """Take out articles that analysis cannot use (each one already recorded as rejected)."""
         with self._transaction() as db:
             for article_id in ids:
-                db.execute(self._sql("DELETE FROM articles WHERE id = ?"), (article_id,))
                 self._unindex_text(db, article_id)
+                db.execute(self._sql("DELETE FROM articles WHERE id = ?"), (article_id,))
 
     def articles(self) -> list[Article]:
         """Every stored article, analysed or not (what analysis reads)."""
@@ -218,6 +233,8 @@ class SQLStore:
             "entity_names": sorted({(e.id, key) for e in digest.entities
                                     for key in map(normalize, [e.name, *e.variants]) if key}),
             "stories": self._story_rows(digest),
+            "story_languages": sorted({(s.id, lang) for s in digest.stories for lang in s.languages}),
+            "story_entities": _story_entities(digest),
         }
         with self._transaction() as db:
             cursor = db.cursor()
@@ -274,9 +291,8 @@ class SQLStore:
                 offset: int = 0) -> Page[StoryRow]:
         """One page of stories, newest (last event date), fastest-growing or largest first."""
         where, params = self._story_filters(filters or Filters())
-        order = {"recent": "last_date IS NULL, last_date DESC, size DESC, id",
-                 "growth": "recent DESC, last_date IS NULL, last_date DESC, id",
-                 "size": "size DESC, last_date IS NULL, last_date DESC, id"}[sort]
+        order = {"recent": "last_date DESC NULLS LAST, id", "growth": "recent DESC, last_date DESC NULLS LAST, id",
+                 "size": "size DESC, last_date DESC NULLS LAST, id"}[sort]  # each the order of an index
         total = int(self._rows(f"SELECT COUNT(*) AS n FROM stories s WHERE {where}", params)[0]["n"])
         rows = self._rows(f"SELECT {_STORY_ROW} FROM stories s WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                           [*params, limit, offset])
@@ -288,25 +304,25 @@ class SQLStore:
         """A WHERE clause over stories `s`: each filter keeps the stories with an article that passes it."""
         clauses, params = ["1 = 1"], []
         if filters.since:
-            clauses.append("(s.last_date IS NULL OR s.last_date >= ?)")
+            clauses.append("s.last_date >= ?")  # an undated story is in no date range
             params.append(filters.since)
         if filters.until:
-            clauses.append("(s.first_date IS NULL OR s.first_date <= ?)")
+            clauses.append("s.first_date <= ?")
             params.append(filters.until)
-        members = "SELECT e.story FROM events e JOIN articles a ON a.event = e.id WHERE "
         if filters.language:
-            clauses.append(f"s.id IN ({members}a.lang = ?)")
+            clauses.append("s.id IN (SELECT story FROM story_languages WHERE lang = ?)")
             params.append(filters.language)
         if filters.entity:
             entities, entity_params = self._entity_ids(filters.entity)
-            clauses.append(f"s.id IN ({members}a.id IN (SELECT article FROM mentions WHERE entity IN ({entities})))")
+            clauses.append(f"s.id IN (SELECT story FROM story_entities WHERE entity IN ({entities}))")
             params.extend(entity_params)
         if filters.text:
-            hits = self._text_hits(filters.text)
+            hits = self._text_hits(filters.text, TEXT_FILTER_HITS)
             if hits is None:
                 clauses.append("1 = 0")
             else:
-                clauses.append(f"s.id IN ({members}a.id IN (SELECT id FROM ({hits[0]}) h))")
+                clauses.append("s.id IN (SELECT e.story FROM events e JOIN articles a ON a.event = e.id WHERE a.id IN"
+                               f" (SELECT id FROM ({hits[0]}) h))")
                 params.extend(hits[1])
         return " AND ".join(clauses), params
 
@@ -346,7 +362,7 @@ class SQLStore:
         """Analysed articles matching `query`, entity-aware: when it names an entity in any spelling or script
         it has, that entity's articles in every language come first, then full-text hits (BM25 / ts_rank)."""
         filters = filters or Filters()
-        hits = self._text_hits(query)
+        hits = self._text_hits(query, max(SEARCH_DEPTH, 10 * (offset + limit)))
         key = normalize(query)
         if hits is None and not key:
             return []
@@ -416,6 +432,12 @@ def _article(row: Any) -> Article:
         published=datetime.fromisoformat(row["published"]) if row["published"] else None, lang=row["lang"],
         author=row["author"], site=row["site"], duplicate_of=row["duplicate_of"], origin=row["origin"],
     )
+
+
+def _story_entities(digest: Digest) -> list[tuple[str, str]]:
+    """(story, entity) for every entity mentioned in a story's articles."""
+    story_of = {article: event.story for event in digest.events for article in event.articles}
+    return sorted({(story_of[m.article], m.entity) for m in digest.mentions if m.article in story_of})
 
 
 def _event(r: Any) -> Event:

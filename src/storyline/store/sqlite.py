@@ -28,9 +28,11 @@ class SQLiteStore(SQLStore):
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA journal_mode=WAL")
+            # The index's rowid is the article row's: FTS5 finds a row by rowid at once, while a lookup by an
+            # UNINDEXED id column scans the whole index (which made every insert O(store)).
             self._create_schema(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
-                "id UNINDEXED, title, text, tokenize = 'unicode61 remove_diacritics 2')"
+                "title, text, tokenize = 'unicode61 remove_diacritics 2')"
             )
         except sqlite3.Error as error:  # a directory, another kind of file, a damaged database
             raise ValueError(f"not a usable SQLite database ({one_line(error)})") from error
@@ -58,13 +60,19 @@ class SQLiteStore(SQLStore):
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _index_text(self, db: Any, article: Article) -> None:
-        db.execute("DELETE FROM articles_fts WHERE id = ?", (article.id,))
-        db.execute("INSERT INTO articles_fts (id, title, text) VALUES (?,?,?)",
-                   (article.id, normalize(article.title), normalize(article.text)))
+        rowid = db.execute("SELECT rowid FROM articles WHERE id = ?", (article.id,)).fetchone()[0]
+        db.execute("DELETE FROM articles_fts WHERE rowid = ?", (rowid,))
+        db.execute("INSERT INTO articles_fts (rowid, title, text) VALUES (?,?,?)",
+                   (rowid, normalize(article.title), normalize(article.text)))
 
-    def _text_hits(self, query: str) -> tuple[str, list[Any]] | None:
-        """FTS5 with BM25 over normalised headlines and bodies; every word of the query must match."""
+    def _unindex_text(self, db: Any, article_id: str) -> None:
+        db.execute("DELETE FROM articles_fts WHERE rowid = (SELECT rowid FROM articles WHERE id = ?)", (article_id,))
+
+    def _text_hits(self, query: str, depth: int) -> tuple[str, list[Any]] | None:
+        """FTS5 with BM25 over normalised headlines and bodies; every word of the query must match. FTS5 ranks
+        and cuts inside the index (its `rank` column), before any row is joined."""
         terms = " ".join(f'"{t}"' for t in normalize(query).replace('"', " ").split())
         if not terms:
             return None
-        return "SELECT id, bm25(articles_fts) AS rank FROM articles_fts WHERE articles_fts MATCH ?", [terms]
+        return ("SELECT a.id AS id, h.rank AS rank FROM (SELECT rowid, rank FROM articles_fts WHERE articles_fts"
+                " MATCH ? ORDER BY rank LIMIT ?) h JOIN articles a ON a.rowid = h.rowid", [terms, depth])
