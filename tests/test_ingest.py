@@ -215,3 +215,10 @@ def test_an_overlong_jsonl_line_is_rejected_and_the_next_line_read(tmp_path: Pat
     docs, rejected = _read(tmp_path / "w.jsonl")
     assert [d.id for d in docs] == ["short"]
     assert [(r.source.endswith("w.jsonl:1"), r.reason) for r in rejected] == [(True, "line longer than 0 MiB")]
+
+
+def test_a_text_file_is_read_as_a_page_only_when_it_opens_like_one(tmp_path: Path) -> None:
+    (tmp_path / "stray.txt").write_text("Final assault on the bunker<br />Mystery over the leader\nBody.", "utf-8")
+    (tmp_path / "saved.txt").write_text("<!DOCTYPE html><html><body><p>A saved page.</p></body></html>", "utf-8")
+    docs, _ = _read(tmp_path)
+    assert {d.id: d.kind for d in docs} == {"saved": "html", "stray": "text"}

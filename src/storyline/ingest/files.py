@@ -33,7 +33,9 @@ GZIP_SUFFIX = ".gz"
 MAX_FILE_BYTES = 50 * 2**20
 MAX_LINE_BYTES = 20 * 2**20
 _READ_CHUNK = 2**20
-_TAG = re.compile(r"<(?:html|body|p|div|article|br|head)\b", re.IGNORECASE)
+# A .txt file is read as a web page only when it opens like one: scraped text often keeps a stray <br /> or
+# <p> inside a paragraph, and read as HTML such a file lost its text.
+_PAGE_START = re.compile(r"\s*(?:<\?xml[^>]*>\s*)?(?:<!doctype html|<html\b|<head\b|<body\b)", re.IGNORECASE)
 
 
 def inner_suffix(path: Path) -> str:
@@ -120,7 +122,7 @@ def read_file(path: Path) -> Iterator[RawDocument | Rejected]:
     elif suffix in FEED_SUFFIXES:
         yield from read_feed(str(path), stem(path), text)
     else:
-        kind = "html" if suffix in HTML_SUFFIXES or _TAG.search(text[:2000]) else "text"
+        kind = "html" if suffix in HTML_SUFFIXES or _PAGE_START.match(text) else "text"
         yield RawDocument(id=stem(path), source=str(path), kind=kind, content=text, site=path.parent.name,
                           origin=str(path.resolve()))
 
