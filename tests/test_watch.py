@@ -179,3 +179,25 @@ def test_the_watch_command_follows_a_feed_stops_on_sigterm_and_resumes_after_kil
     articles = store.load().articles
     assert len(articles) == 3 and len({a.id for a in articles}) == 3 and store.pending() == 0
     store.close()
+
+
+def test_a_watch_and_a_manual_ingest_on_one_store_lose_nothing_and_leave_nothing_unanalysed(tmp_path: Path) -> None:
+    watched, manual = tmp_path / "watched", tmp_path / "manual"
+    for folder, offset in ((watched, 0), (manual, 1)):
+        folder.mkdir()
+        for n, (title, body) in enumerate(STRIKE[offset:offset + 2]):
+            (folder / f"{folder.name}-{n}.txt").write_text(f"{title}\n\n{body}", encoding="utf-8")
+    db = tmp_path / "s.db"
+    watch = subprocess.Popen([sys.executable, "-m", "storyline", "watch", str(watched), "--db", str(db), "--every",
+                              "1s"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ingest = subprocess.run([sys.executable, "-m", "storyline", "ingest", str(manual), "--db", str(db)],
+                            capture_output=True, text=True, timeout=120)
+    assert ingest.returncode == 0 and "Traceback" not in ingest.stderr
+    assert _next_line(watch).startswith(("NEW  st-", "GREW st-"))
+    watch.send_signal(signal.SIGTERM)
+    _, err = watch.communicate(timeout=60)
+    assert watch.returncode == 0 and "Traceback" not in err and "locked" not in err
+    store = SQLiteStore(db)
+    assert sorted(a.id for a in store.load().articles) == ["manual-0", "manual-1", "watched-0", "watched-1"]
+    assert store.pending() == 0
+    store.close()
