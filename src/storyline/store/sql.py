@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -94,7 +94,10 @@ CREATE TABLE IF NOT EXISTS watch_state (
     source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (source, key)
 );
 CREATE TABLE IF NOT EXISTS entity_names (entity TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (key, entity));
-CREATE TABLE IF NOT EXISTS story_languages (story TEXT NOT NULL, lang TEXT NOT NULL, PRIMARY KEY (lang, story));
+CREATE TABLE IF NOT EXISTS story_languages (
+    story TEXT NOT NULL, lang TEXT NOT NULL, last_date TEXT, recent INTEGER NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (lang, story)
+);
 CREATE TABLE IF NOT EXISTS story_entities (story TEXT NOT NULL, entity TEXT NOT NULL, PRIMARY KEY (entity, story));
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article);
 CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (entity);
@@ -108,7 +111,10 @@ CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
 CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
 CREATE INDEX IF NOT EXISTS stories_last ON stories (last_date DESC, id);
 CREATE INDEX IF NOT EXISTS stories_recent ON stories (recent DESC, last_date DESC, id);
-CREATE INDEX IF NOT EXISTS stories_size ON stories (size DESC, last_date DESC, id)
+CREATE INDEX IF NOT EXISTS stories_size ON stories (size DESC, last_date DESC, id);
+CREATE INDEX IF NOT EXISTS story_languages_last ON story_languages (lang, last_date DESC, story);
+CREATE INDEX IF NOT EXISTS story_languages_recent ON story_languages (lang, recent DESC, last_date DESC, story);
+CREATE INDEX IF NOT EXISTS story_languages_size ON story_languages (lang, size DESC, last_date DESC, story)
 """
 _ARTICLE_COLUMNS = ("id", "source", "url", "published", "lang", "title", "text", "author", "site", "duplicate_of",
                     "content_hash", "origin", "added")
@@ -119,7 +125,8 @@ _UPSERT_ARTICLE = (  # an update keeps when the article was first stored
 )
 _DERIVED_TABLES = ("entities", "entity_names", "mentions", "quotes", "actions", "events", "stories", "story_languages",
                    "story_entities")
-_STORY_ROW = "id, title, languages, size, event_count, first_date, last_date, recent"
+_STORY_ROW = ", ".join(f"s.{column}" for column in ("id", "title", "languages", "size", "event_count", "first_date",
+                                                    "last_date", "recent"))
 
 
 class SQLStore:
@@ -232,8 +239,10 @@ class SQLStore:
                         _json(e.related_articles)) for e in digest.events],
             "entity_names": sorted({(e.id, key) for e in digest.entities
                                     for key in map(normalize, [e.name, *e.variants]) if key}),
-            "stories": self._story_rows(digest),
-            "story_languages": sorted({(s.id, lang) for s in digest.stories for lang in s.languages}),
+            "stories": (stories := self._story_rows(digest)),
+            # the sort keys ride along, so a page of one language's stories is an index range
+            "story_languages": [(row[0], lang, row[10], row[11], row[7]) for row, story in zip(
+                stories, digest.stories, strict=True) for lang in story.languages],
             "story_entities": _story_entities(digest),
         }
         with self._transaction() as db:
@@ -289,12 +298,20 @@ class SQLStore:
 
     def stories(self, filters: Filters | None = None, sort: StorySort = "recent", limit: int = 20,
                 offset: int = 0) -> Page[StoryRow]:
-        """One page of stories, newest (last event date), fastest-growing or largest first."""
-        where, params = self._story_filters(filters or Filters())
-        order = {"recent": "last_date DESC NULLS LAST, id", "growth": "recent DESC, last_date DESC NULLS LAST, id",
-                 "size": "size DESC, last_date DESC NULLS LAST, id"}[sort]  # each the order of an index
-        total = int(self._rows(f"SELECT COUNT(*) AS n FROM stories s WHERE {where}", params)[0]["n"])
-        rows = self._rows(f"SELECT {_STORY_ROW} FROM stories s WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
+        """One page of stories, newest (last event date), fastest-growing or largest first. With a language,
+        the page is read from that language's rows of story_languages, which carry the sort keys."""
+        filters = filters or Filters()
+        where, params = self._story_filters(replace(filters, language=None))
+        source, keys = "stories s", "s"
+        if filters.language:
+            source, keys = "story_languages d JOIN stories s ON s.id = d.story", "d"
+            where, params = f"d.lang = ? AND {where}", [filters.language, *params]
+        order = {"recent": "{k}.last_date DESC NULLS LAST, {k}.{id}",
+                 "growth": "{k}.recent DESC, {k}.last_date DESC NULLS LAST, {k}.{id}",
+                 "size": "{k}.size DESC, {k}.last_date DESC NULLS LAST, {k}.{id}"}[sort].format(
+                     k=keys, id="story" if keys == "d" else "id")  # each the order of an index
+        total = int(self._rows(f"SELECT COUNT(*) AS n FROM {source} WHERE {where}", params)[0]["n"])
+        rows = self._rows(f"SELECT {_STORY_ROW} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
                           [*params, limit, offset])
         items = [StoryRow(r["id"], r["title"], json.loads(r["languages"]), r["size"], r["event_count"],
                           r["first_date"], r["last_date"], r["recent"]) for r in rows]
@@ -309,9 +326,6 @@ class SQLStore:
         if filters.until:
             clauses.append("s.first_date <= ?")
             params.append(filters.until)
-        if filters.language:
-            clauses.append("s.id IN (SELECT story FROM story_languages WHERE lang = ?)")
-            params.append(filters.language)
         if filters.entity:
             entities, entity_params = self._entity_ids(filters.entity)
             clauses.append(f"s.id IN (SELECT story FROM story_entities WHERE entity IN ({entities}))")
