@@ -94,3 +94,12 @@ def test_a_deeply_nested_an_empty_and_a_blank_json_file_are_each_rejected(tmp_pa
     assert reasons == {"deep.json": "malformed JSON: nested too deeply",
                        "empty.json": "no records: the JSON file holds an empty list",
                        "blank.jsonl": "no records: the file holds no JSON lines"}
+
+
+def test_a_date_field_stands_for_published_when_published_is_missing(tmp_path: Path) -> None:
+    items = _read_lines(tmp_path, {**GOOD, "date": "2020-03-08"}, {**GOOD, "id": "r2", "date": "soon"},
+                        {**GOOD, "id": "r3", "date": "2020-03-08", "published": "2021-01-01T10:00:00Z"})
+    docs = [i for i in items if isinstance(i, RawDocument)]
+    assert [d.published.isoformat() if d.published else None for d in docs] == [
+        "2020-03-08T00:00:00+00:00", None, "2021-01-01T10:00:00+00:00"]
+    assert docs[1].warnings == ["field 'date' is not a date ('soon'); dropped"]

@@ -112,7 +112,7 @@ def record_document(item: object, where: str, fallback_id: str, site: str, origi
         content=repair(text) if text.strip() else html,
         title=" ".join(repair(title).split()) or None if title else None,
         url=_url(item.get("url"), warnings),
-        published=_published(item.get("published"), warnings),
+        published=_published(*_date_field(item), warnings),
         lang=_language(item.get("lang"), warnings),
         site=" ".join(source.split())[:MAX_NAME_CHARS] if source and source.strip() else site,
         origin=None if record_id else origin,
@@ -164,13 +164,20 @@ def _url(value: object, warnings: list[str]) -> str | None:
     return url
 
 
-def _published(value: object, warnings: list[str]) -> datetime | None:
+def _date_field(item: dict[str, object]) -> tuple[str, object]:
+    """The publication date's field: `published`, else `date`, the name many news dumps use (BSNLP, the
+    timelines sets)."""
+    name = "published" if item.get("published") not in (None, "") or "date" not in item else "date"
+    return name, item.get(name)
+
+
+def _published(name: str, value: object, warnings: list[str]) -> datetime | None:
     if value is None or value == "":
         return None
     try:
         return parse_date(value)
     except ValueError:
-        warnings.append(f"field 'published' is not a date ({_short(value)}); dropped")
+        warnings.append(f"field {name!r} is not a date ({_short(value)}); dropped")
         return None
 
 
