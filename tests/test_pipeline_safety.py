@@ -103,19 +103,6 @@ def test_an_article_that_breaks_an_analysis_stage_is_rejected_naming_the_stage_a
     store.close()
 
 
-def test_a_stage_that_fails_for_every_article_is_raised_and_the_articles_stay_stored(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(*_: object) -> None:
-        raise RuntimeError("clustering blew up")
-
-    monkeypatch.setattr(pipeline, "cluster_all", broken)
-    store = SQLiteStore(tmp_path / "s.db")
-    with pytest.raises(RuntimeError):
-        pipeline.digest([_corpus(tmp_path)], store)
-    assert sorted(store.content_hashes()) == ["one", "poison", "two"]
-    store.close()
-
-
 def test_readers_see_the_last_complete_analysis_and_count_the_articles_waiting(tmp_path: Path) -> None:
     folder = _corpus(tmp_path)
     store = SQLiteStore(tmp_path / "s.db")
