@@ -108,6 +108,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add = commands.add_parser("ingest", parents=[common, inputs], help="ingest inputs and update the stories")
     add.add_argument("paths", nargs="+")
+    add.add_argument("--incremental", action="store_true",
+                     help="analyse only the new articles against the kept state (experimental, see README)")
     add.set_defaults(run=_ingest)
 
     narrow = argparse.ArgumentParser(add_help=False)
@@ -144,6 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--every", type=_interval, default=DEFAULT_EVERY_SECONDS, metavar="INTERVAL",
                        help="time between polls of a source: 30s, 10m (default), 1h")
     watch.add_argument("--once", action="store_true", help="poll every source once, then stop (for cron)")
+    watch.add_argument("--incremental", action="store_true",
+                       help="analyse only the new articles against the kept state (experimental, see README)")
     watch.add_argument("--language", default="en", help="preferred language of titles and summaries")
     watch.set_defaults(run=_watch)
 
@@ -233,7 +237,7 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
 
 def _ingest(args: argparse.Namespace, store: Store) -> int:
     report = ingest(args.paths, store, _progress, _policy(args))
-    _analysed(lambda bar: analyse(store, stage=bar, report=report))
+    _analysed(lambda bar: analyse(store, stage=bar, report=report, load=False, incremental=args.incremental))
     _report(report)
     return EXIT_OK if report.read else EXIT_NOTHING
 
@@ -270,6 +274,9 @@ def _record(store: Store, item_id: str) -> dict[str, Any] | None:
     """The export record of one story, event, article or entity, read through the store's indexes."""
     if story := store.story(item_id):
         return story_json(story)
+    if (survivor := store.merged_into(item_id)) and (story := store.story(survivor)):
+        _error(f"story {item_id} was merged into {survivor}")
+        return story_json(story)
     if event := store.event(item_id):
         return event_json(event)
     if (article := store.article(item_id)) and (placed := store.placement(item_id)):
@@ -300,6 +307,7 @@ def _rebuild(args: argparse.Namespace, store: Store) -> int:
 def _watch(args: argparse.Namespace, store: Store) -> int:
     """Poll until SIGINT or SIGTERM, which end the loop after the step in progress (nothing is cut short)."""
     watcher = Watcher(args.sources, store, _policy(args), args.every, language=args.language,
+                      incremental=args.incremental,
                       say=lambda line: print(printable(line), flush=True), warn=_error_line)
     if args.once:
         for change in watcher.poll():

@@ -20,11 +20,12 @@ and first half, and its second half may join another open event (recorded in `Cl
 from __future__ import annotations
 
 import math
+import pickle
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from storyline import relatedness
 from storyline.model import Article, Mention
@@ -221,17 +222,23 @@ class OnlineClusterer:
         self.story_of: dict[str, str] = {}
 
     def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
-            segments: bool = True, when: datetime | None = None) -> str:
+            segments: bool = True, when: datetime | None = None, undated_search: bool = False) -> str:
         """Place one article; returns its event id. `entity_keys` are its resolved entity ids, `anchors` the
         ones that tell events of one story apart (people); `when` overrides the publication date as the
-        article's time in the stream."""
+        article's time in the stream. With `undated_search`, an undated article joins the open event it most
+        resembles whatever the dates (as the batch streams it at that event's time), if one clears the bar."""
         when = when or article.published
         split = self._split(article) if segments else None
         text = f"{article.title}\n{article.text}" if split is None else split[0]
         item = self.scorer.profile(text, article.lang)
         item.keys = item.keys | frozenset(entity_keys)
         people = frozenset(anchors)
-        event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of)
+        into = None
+        if undated_search and article.published is None:
+            found = self.best(item, None, people | _number_marks(item))
+            into = found[0].id if found else None
+            when = found[0].last if found and found[0].last else when
+        event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of, into)
         if split is not None:
             # The main event is the one of the headline and first half (news leads with its main story);
             # the second half may add the article to another open event, never open one of its own.
@@ -243,14 +250,14 @@ class OnlineClusterer:
         return event_id
 
     def place(self, article_id: str, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
-              duplicate_of: str | None = None) -> str:
+              duplicate_of: str | None = None, into: str | None = None) -> str:
         """Place one profiled article (the streaming entry point); returns its event id."""
         # Anchors common to many articles (the story's protagonists) say less about the event: weigh them
         # by inverse document frequency over the stream so far.
         self.seen += 1
         self.anchor_df.update(anchors)
         self._expire(when)
-        known = self.event_of.get(duplicate_of) if duplicate_of else None
+        known = into or (self.event_of.get(duplicate_of) if duplicate_of else None)
         if known is not None and known in self.events:
             event = self.events[known]
         else:
@@ -348,6 +355,35 @@ class OnlineClusterer:
         self.story_of[event.id] = self.stories.add(event)
         del self.events[event.id]
 
+    def snapshot(self) -> bytes:
+        """The state to continue from in a later run, bounded by the open window: what closed events decided
+        (their articles' events, their stories) has been saved by the run that closed them, so only the open
+        events' part is kept. The scorer is not part of it (it is code and shipped data)."""
+        open_events = set(self.events)
+        state = {**self.__dict__, "scorer": None,
+                 "event_of": {a: e for a, e in self.event_of.items() if e in open_events},
+                 "story_of": {}, "related": {e: list(a) for e, a in self.related.items() if e in open_events},
+                 "stories": {**self.stories.__dict__, "scorer": None}}
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def restore(cls, data: bytes, scorer: Relatedness | None = None) -> OnlineClusterer:
+        """A clusterer from `snapshot()`. The state is storyline's own, read from its own store (pickle runs
+        code from what it loads: never restore a snapshot from elsewhere)."""
+        state = pickle.loads(data)
+        clusterer = cls.__new__(cls)
+        stories = StoryGrouper.__new__(StoryGrouper)
+        stories.__dict__.update(state.pop("stories"))
+        clusterer.__dict__.update(state)
+        clusterer.scorer = stories.scorer = scorer or relatedness.shipped()
+        clusterer.stories = stories
+        clusterer.related = defaultdict(list, clusterer.related)
+        return clusterer
+
+    def latest(self) -> datetime | None:
+        """The stream's time: the last article date of the open events (where an undated article arrives)."""
+        return max((e.last for e in self.events.values() if e.last is not None), default=None)
+
     def finish(self) -> Clustering:
         """Close every open event (oldest first) and return the result."""
         for event in sorted((self.events[e] for e in self._open),
@@ -436,7 +472,7 @@ def _number_marks(item: Profile) -> frozenset[str]:
 
 
 def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
-                scorer: Relatedness | None = None) -> Clustering:
+                scorer: Relatedness | None = None, state: list[bytes] | None = None) -> Clustering:
     """Group articles into events, events into stories, and record second-topic segments.
 
     Articles stream in date order; an undated one streams at the date of the dated event it most likely
@@ -454,7 +490,35 @@ def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
     clusterer = OnlineClusterer(scorer=scorer)
     for article in ordered:
         clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()), when=when(article))
+    if state is not None:  # told the state to continue from, before finishing closes the open events
+        state.append(clusterer.snapshot())
     return clusterer.finish()
+
+
+def open_articles(state: bytes) -> list[str]:
+    """The articles of the events open in a snapshot: the window a new article is compared with."""
+    return sorted(pickle.loads(state)["event_of"])
+
+
+def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[Mention],
+                 scorer: Relatedness | None = None) -> tuple[Clustering, bytes]:
+    """Continue a stream: place `articles` (the new ones) after the snapshot `state`, in date order, an
+    undated one at the stream's time. Returns the clustering of every article of the events open at the
+    start or since (the events whose rows may change) and the state to continue from next time."""
+    keys = entity_keys(mentions)
+    people = entity_keys(mentions, ANCHOR_TYPES)
+    clusterer = OnlineClusterer.restore(state, scorer)
+    now = clusterer.latest()
+    ordered = sorted(articles, key=lambda a: (a.published or now or datetime.min.replace(tzinfo=UTC), a.id))
+    for article in ordered:
+        clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()),
+                      when=article.published or now, undated_search=True)
+    after = clusterer.snapshot()
+    closed = dict(clusterer.story_of)  # events closed by this run, with their stories for good
+    result = OnlineClusterer.restore(after, scorer).finish()  # open events get provisional stories
+    event_of = {**{a: e for a, e in clusterer.event_of.items() if e in closed}, **result.event_of}
+    related = {e: sorted(set(ids)) for e, ids in clusterer.related.items() if e in closed}
+    return Clustering(event_of, {**closed, **result.story_of}, {**related, **result.related}), after
 
 
 def undated_positions(articles: Sequence[Article], keys: Mapping[str, set[str]],

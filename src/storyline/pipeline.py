@@ -13,6 +13,7 @@ from storyline.cluster import cluster_all
 from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.extraction import extract_batch
+from storyline.increment import analyse_new
 from storyline.ingest import FetchPolicy, read_documents
 from storyline.ingest.ids import IdClaims
 from storyline.language import detect_language
@@ -86,20 +87,41 @@ def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
 
 
 def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,
-            stage: StageReport | None = None, report: RunReport | None = None, rebuild: bool = False) -> Digest:
+            stage: StageReport | None = None, report: RunReport | None = None, rebuild: bool = False,
+            load: bool = True, incremental: bool = False) -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
     `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
     each of ANALYSIS_STAGES as it starts. Results computed from the same articles, language and code are
     kept as stored (always recomputed with a `scorer`, which has no fingerprint). One analysis runs at a
     time per store: a second writer waits, then analyses what both stored. An article that makes a stage
     fail is taken out of the store and rejected (added to `report`), and the others are analysed. `rebuild`
-    recomputes even results whose fingerprint matches (`storyline rebuild`, after an upgrade or a new model)."""
+    recomputes even results whose fingerprint matches (`storyline rebuild`, after an upgrade or a new model).
+
+    With `incremental`, when the store holds the clusterer state of an analysis by the same code and
+    settings and no analysed article changed since, only the articles waiting for analysis are analysed
+    (`storyline.increment`); else everything is. Incremental analysis is opt-in while it agrees less with a
+    full one (docs/benchmarks.md, section incremental). Returns the stored results, or an empty Digest when
+    `load` is False (a tracker's run need not read the whole store)."""
     say = stage or (lambda _: None)
     with store.analysis_lock():
         fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
         if fingerprint and store.fingerprint() == fingerprint and not rebuild:
-            return store.load()
-        digest, failed = _analyse_guarded(store.articles, language, scorer, say)
+            return store.load() if load else Digest()
+        key = _state_key(language)
+        state = store.analysis_state() if scorer is None and not rebuild else None
+        if incremental and state is not None and state[0] == key and not store.changed_since_analysis() \
+                and store.pending():
+            try:
+                increment = analyse_new([_bounded(a) for a in store.pending_articles()], store, state[1], language,
+                                        say)
+            except Exception:  # the full analysis below finds the article to blame, if one is
+                increment = None
+            if increment is not None:
+                say("saving")
+                store.save_increment(increment, fingerprint, key)
+                return store.load() if load else Digest()
+        snapshot: list[bytes] = []
+        digest, failed = _analyse_guarded(store.articles, language, scorer, say, snapshot)
         if failed:
             store.add_rejected(failed.values())
             store.remove_articles(failed)
@@ -107,23 +129,28 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
                 report.rejected.extend(failed.values())
             fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
         say("saving")
-        store.save_results(digest, fingerprint)
-        return store.load()
+        store.save_results(digest, fingerprint, (key, snapshot[-1]) if snapshot and scorer is None else None)
+        return store.load() if load else Digest()
+
+
+def _bounded(article: Article) -> Article:
+    """The article as analysis reads it: up to MAX_ANALYSED_CHARS of its text (the stored text stays whole;
+    offsets of mentions and quotes are the same in both)."""
+    return replace(article, text=article.text[:MAX_ANALYSED_CHARS]) if len(article.text) > MAX_ANALYSED_CHARS \
+        else article
 
 
 def _analyse_articles(articles: list[Article], language: str, scorer: Relatedness | None,
-                      say: StageReport) -> Digest:
-    """Stages 4-7 over `articles`, in memory, each read up to MAX_ANALYSED_CHARS (the stored text stays whole;
-    offsets of mentions and quotes are the same in both)."""
+                      say: StageReport, snapshot: list[bytes] | None = None) -> Digest:
+    """Stages 4-7 over `articles`, in memory; the clusterer's state is appended to `snapshot` when given."""
     say("duplicates")
-    articles = [replace(a, text=a.text[:MAX_ANALYSED_CHARS]) if len(a.text) > MAX_ANALYSED_CHARS else a
-                for a in articles]
+    articles = [_bounded(a) for a in articles]
     articles = sorted(date_articles(articles), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(articles)
     say("entities")
     entities, mentions = resolve(articles)
     say("events and stories")
-    events, stories = summarise(articles, cluster_all(articles, mentions, scorer), language)
+    events, stories = summarise(articles, cluster_all(articles, mentions, scorer, snapshot), language)
     digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
                     entities=entities, mentions=mentions)
     say("quotes and actions")
@@ -132,13 +159,13 @@ def _analyse_articles(articles: list[Article], language: str, scorer: Relatednes
 
 
 def _analyse_guarded(load: Callable[[], list[Article]], language: str, scorer: Relatedness | None,
-                     say: StageReport) -> tuple[Digest, dict[str, Rejected]]:
+                     say: StageReport, snapshot: list[bytes]) -> tuple[Digest, dict[str, Rejected]]:
     """`_analyse_articles` over the loaded articles, never stopped by one of them. When a stage raises, each
     article is analysed alone to find the ones that make it fail; they are left out, each with a rejection
     naming the stage, and the rest analysed again (from a fresh load: stages annotate the articles). An error
     that no single article causes, or every article, is a bug of the stage and is raised."""
     try:
-        return _analyse_articles(load(), language, scorer, say), {}
+        return _analyse_articles(load(), language, scorer, say, snapshot), {}
     except Exception:  # the search below decides whether one article is to blame
         failed: dict[str, Rejected] = {}
         for article in load():
@@ -152,7 +179,7 @@ def _analyse_guarded(load: Callable[[], list[Article]], language: str, scorer: R
         if not failed or len(failed) == len(rest := load()):
             raise  # no article, or every one, makes it fail: a bug of the stage, and the articles stay stored
         rest = [article for article in rest if article.id not in failed]
-        return _analyse_articles(rest, language, scorer, say), failed
+        return _analyse_articles(rest, language, scorer, say, snapshot), failed
 
 
 class _StageSeen:
@@ -170,6 +197,11 @@ def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
     """The main job: ingest new inputs, then recompute events and stories over everything stored."""
     report = ingest(paths, store, progress, policy)
     return report, analyse(store, language, scorer, stage, report)
+
+
+def _state_key(language: str) -> str:
+    """What a saved clusterer state depends on: the reader's language and storyline's code and data."""
+    return hashlib.sha1(f"{language}\0{_code_fingerprint()}".encode()).hexdigest()
 
 
 def _fingerprint(content_hashes: dict[str, str], language: str) -> str:

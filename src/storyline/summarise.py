@@ -38,7 +38,7 @@ def summarise(
     for event in events:
         event.related_articles = sorted(clustering.related.get(event.id, []))
     events.sort(key=lambda e: (e.date or "9999", e.id))
-    stories = _stories(events)
+    stories = stories_of(events)
     return events, stories
 
 
@@ -94,7 +94,8 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def _stories(events: list[Event]) -> list[Story]:
+def stories_of(events: list[Event]) -> list[Story]:
+    """The stories the events belong to, titled and summarised from their events alone."""
     grouped: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         grouped[event.story].append(event)

@@ -69,6 +69,7 @@ class Watcher:
     say: Callable[[str], None] = print
     warn: Callable[[str], None] = print
     language: str = "en"
+    incremental: bool = False
     stop: threading.Event = field(default_factory=threading.Event)
     _last_request: dict[str, float] = field(default_factory=dict)
 
@@ -93,7 +94,7 @@ class Watcher:
         if not added and not self.store.pending():
             return []
         report = RunReport(read=0, added=0, rejected=[])
-        analyse(self.store, self.language, report=report)
+        analyse(self.store, self.language, report=report, load=False, incremental=self.incremental)
         self._report(report)
         return [Change(story, title, before.get(story, ("", 0))[1], size)
                 for story, (title, size) in sorted(self.store.story_sizes().items())

@@ -12,7 +12,9 @@ while analysing) has no event yet and is counted as pending, not shown. One anal
 
 from __future__ import annotations
 
+import base64
 import json
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
@@ -32,14 +34,16 @@ from storyline.model import (
     TimelineEntry,
 )
 from storyline.normalize import normalize
-from storyline.store.protocol import EntityRecord, Filters, Page, StoryRow, StorySort
+from storyline.store.protocol import EntityRecord, Filters, Increment, Page, StoryRow, StorySort
 
 # Version 2 added events.related; version 4 articles.origin, .event and .added, the story columns readers
 # sort by and the entity name keys. Derived tables are rebuilt by every analysis, so migrating a store is
 # dropping them and creating them anew; articles and rejections are kept, with columns added to articles
 # (ARTICLE_COLUMNS_ADDED, by the version that added them).
 SCHEMA_VERSION = 4
-ARTICLE_COLUMNS_ADDED = {4: ("origin", "event", "added")}
+ARTICLE_COLUMNS_ADDED = {4: ("origin", "event", "added", "analysed_hash")}
+# Ids per IN (...) list: SQLite's limit on bound variables is 32,766, PostgreSQL's 65,535.
+ID_CHUNK = 500
 # A story's growth is the number of its articles stored in this window before its last analysis.
 GROWTH_WINDOW = timedelta(days=1)
 # A story list filtered by text keeps the stories of the best-ranked matching articles, this many: a common
@@ -61,8 +65,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT, published TEXT, lang TEXT, title TEXT NOT NULL,
     text TEXT NOT NULL, author TEXT, site TEXT, duplicate_of TEXT, content_hash TEXT NOT NULL, origin TEXT,
-    event TEXT, added TEXT
+    event TEXT, added TEXT, analysed_hash TEXT
 );
+CREATE TABLE IF NOT EXISTS analysis_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS merges (absorbed TEXT PRIMARY KEY, survivor TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (
     source TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (source, reason)
 );
@@ -167,7 +173,7 @@ class SQLStore:
             found = self._rows("SELECT value FROM meta WHERE key = 'schema_version'")
             migrated = bool(found) and int(found[0]["value"]) < SCHEMA_VERSION
             if migrated:
-                for table in (*_DERIVED_TABLES, "articles_fts"):
+                for table in (*_DERIVED_TABLES, "articles_fts", "analysis_state"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
                 db.execute("DELETE FROM meta WHERE key = 'analysis'")  # the results it fingerprints are gone
                 present = {column[0] for column in db.execute("SELECT * FROM articles LIMIT 0").description}
@@ -221,13 +227,18 @@ class SQLStore:
         """Every stored article, analysed or not (what analysis reads)."""
         return [_article(row) for row in self._rows("SELECT * FROM articles ORDER BY id")]
 
+    def pending_articles(self) -> list[Article]:
+        """The articles stored after the last complete analysis."""
+        return [_article(row) for row in self._rows("SELECT * FROM articles WHERE event IS NULL ORDER BY id")]
+
     def pending(self) -> int:
         """Articles stored after the last complete analysis: no reader shows them until one places them."""
         return int(self._rows("SELECT COUNT(*) AS n FROM articles WHERE event IS NULL")[0]["n"])
 
-    def save_results(self, digest: Digest, fingerprint: str = "") -> None:
+    def save_results(self, digest: Digest, fingerprint: str = "", state: tuple[str, bytes] | None = None) -> None:
         """Replace everything derived from the articles by this run's results, in one transaction, with the
-        fingerprint of the articles and settings they come from ("" when unknown)."""
+        fingerprint of the articles and settings they come from ("" when unknown) and the clusterer `state`
+        (with the key of the code and settings it holds) that a later run continues from."""
         rows: dict[str, list[tuple[Any, ...]]] = {
             "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities],
             "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions],
@@ -256,19 +267,20 @@ class SQLStore:
             event_of = {article: event.id for event in digest.events for article in event.articles}
             cursor.execute("UPDATE articles SET event = NULL")
             cursor.executemany(
-                self._sql("UPDATE articles SET duplicate_of = ?, published = ?, event = ? WHERE id = ?"),
+                self._sql("UPDATE articles SET duplicate_of = ?, published = ?, event = ?,"
+                          " analysed_hash = content_hash WHERE id = ?"),
                 [(a.duplicate_of, _iso(a.published), event_of[a.id], a.id) for a in digest.articles])
+            self._save_state(cursor, state)
             cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
                                      " SET value = excluded.value"), (fingerprint,))
 
     def _story_rows(self, digest: Digest) -> list[tuple[Any, ...]]:
         """Story rows with what readers sort and filter by: size, event count, date span and growth."""
-        dates = {e.id: e.date for e in digest.events}
         since = (datetime.now(UTC) - GROWTH_WINDOW).isoformat()
         recent = {row["id"] for row in self._rows("SELECT id FROM articles WHERE added >= ?", (since,))}
         rows = []
         for s in digest.stories:
-            known = sorted(d for d in (dates[e] for e in s.events) if d)
+            known = sorted(entry.date for entry in s.timeline if entry.date)
             rows.append((s.id, s.title, s.summary, _json(s.languages), _json(s.events), _json(s.articles),
                          _json([asdict(t) for t in s.timeline]), len(s.articles), len(s.events),
                          known[0] if known else None, known[-1] if known else None,
@@ -290,6 +302,121 @@ class SQLStore:
     def story_sizes(self) -> dict[str, tuple[str, int]]:
         """Each story's title and article count (what a poller compares to say which stories are new or grew)."""
         return {r["id"]: (r["title"], r["size"]) for r in self._rows("SELECT id, title, size FROM stories")}
+
+    def _save_state(self, cursor: Any, state: tuple[str, bytes] | None) -> None:
+        cursor.execute("DELETE FROM analysis_state")
+        if state is not None:
+            cursor.execute(self._sql("INSERT INTO analysis_state VALUES (?, ?)"),
+                           (state[0], base64.b64encode(state[1]).decode()))
+
+    def analysis_state(self) -> tuple[str, bytes] | None:
+        """The clusterer state of the last analysis, with the key of the code and settings that made it."""
+        rows = self._rows("SELECT key, value FROM analysis_state")
+        return (rows[0]["key"], base64.b64decode(rows[0]["value"])) if rows else None
+
+    def changed_since_analysis(self) -> int:
+        """Analysed articles whose content changed since (an input updated in place): incremental analysis
+        cannot take an article back out of its event, so these call for a full analysis."""
+        return int(self._rows("SELECT COUNT(*) AS n FROM articles WHERE event IS NOT NULL"
+                              " AND analysed_hash IS NOT content_hash")[0]["n"])
+
+    def _chunks(self, statement: str, ids: Sequence[str]) -> list[Any]:
+        """Rows of `statement` (with one `{marks}` for an IN list) over `ids`, in chunks of ID_CHUNK."""
+        rows: list[Any] = []
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = list(ids[start:start + ID_CHUNK])
+            rows.extend(self._rows(statement.format(marks=", ".join("?" * len(chunk))), chunk))
+        return rows
+
+    def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
+        return [_article(r) for r in self._chunks("SELECT * FROM articles WHERE id IN ({marks})", ids)]
+
+    def stories_of_events(self, ids: Sequence[str]) -> dict[str, str]:
+        return {r["id"]: r["story"] for r in self._chunks("SELECT id, story FROM events WHERE id IN ({marks})", ids)}
+
+    def events_of_stories(self, ids: Sequence[str]) -> list[Event]:
+        return [_event(r) for r in self._chunks("SELECT * FROM events WHERE story IN ({marks})", ids)]
+
+    def entities_by_id(self, ids: Sequence[str]) -> dict[str, Entity]:
+        return {r["id"]: _entity(r) for r in self._chunks("SELECT * FROM entities WHERE id IN ({marks})", ids)}
+
+    def mention_entities(self, article_ids: Sequence[str]) -> dict[tuple[str, int, int], str]:
+        """The stored entity of each mention (article, start, end) of these articles."""
+        rows = self._chunks('SELECT article, start, "end", entity FROM mentions WHERE article IN ({marks})',
+                            article_ids)
+        return {(r["article"], r["start"], r["end"]): r["entity"] for r in rows}
+
+    def entities_by_keys(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = defaultdict(list)
+        for r in self._chunks("SELECT key, entity FROM entity_names WHERE key IN ({marks})", keys):
+            found[r["key"]].append(r["entity"])
+        return dict(found)
+
+    def save_increment(self, increment: Increment, fingerprint: str, state_key: str) -> None:
+        """Write what an incremental run changed, in one transaction: new articles' mentions, quotes and
+        actions, and their events; the rows of every touched event, story and entity; merges."""
+        with self._transaction() as db:
+            cursor = db.cursor()
+            story_ids = sorted({s.id for s in increment.stories} | set(increment.merges))
+            event_ids = [e.id for e in increment.events]
+            for table, column, ids in (("events", "id", event_ids), ("stories", "id", story_ids),
+                                       ("story_languages", "story", story_ids),
+                                       ("story_entities", "story", story_ids),
+                                       ("entities", "id", [e.id for e in increment.entities])):
+                for start in range(0, len(ids), ID_CHUNK):
+                    chunk = ids[start:start + ID_CHUNK]
+                    cursor.execute(self._sql(f"DELETE FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))})"),
+                                   chunk)
+            digest = Digest(articles=increment.articles, events=increment.events, stories=increment.stories,
+                            entities=increment.entities, mentions=increment.mentions, quotes=increment.quotes,
+                            actions=increment.actions)
+            event_of = {article: event.id for event in increment.events for article in event.articles}
+            cursor.executemany(
+                self._sql("UPDATE articles SET duplicate_of = ?, published = ?, event = ?,"
+                          " analysed_hash = content_hash WHERE id = ?"),
+                [(a.duplicate_of, _iso(a.published), event_of[a.id], a.id) for a in increment.articles])
+            stories = self._story_rows(digest)
+            rows: dict[str, list[tuple[Any, ...]]] = {
+                "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in increment.entities],
+                "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in increment.mentions],
+                "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
+                           for q in increment.quotes],
+                "actions": [(a.article, a.actor, a.actor_name, a.verb, a.code, a.target, a.target_name, a.date)
+                            for a in increment.actions],
+                "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
+                            _json(e.related_articles)) for e in increment.events],
+                "stories": stories,
+                "story_languages": [(row[0], lang, row[10], row[11], row[7]) for row, story in zip(
+                    stories, increment.stories, strict=True) for lang in story.languages],
+            }
+            for table, values in rows.items():
+                if values:
+                    marks = ", ".join("?" * len(values[0]))
+                    cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), values)
+            cursor.executemany(self._sql("INSERT INTO entity_names VALUES (?, ?) ON CONFLICT DO NOTHING"),
+                               sorted({(e.id, key) for e in increment.entities
+                                       for key in map(normalize, [e.name, *e.variants]) if key}))
+            for start in range(0, len(story_ids), ID_CHUNK):
+                chunk = story_ids[start:start + ID_CHUNK]
+                cursor.execute(self._sql(
+                    "INSERT INTO story_entities SELECT DISTINCT e.story, m.entity FROM mentions m JOIN articles a"
+                    " ON a.id = m.article JOIN events e ON e.id = a.event WHERE e.story IN"
+                    f" ({', '.join('?' * len(chunk))})"), chunk)
+            cursor.executemany(self._sql("INSERT INTO merges VALUES (?, ?) ON CONFLICT (absorbed) DO UPDATE"
+                                         " SET survivor = excluded.survivor"), sorted(increment.merges.items()))
+            self._save_state(cursor, (state_key, increment.state))
+            cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
+                                     " SET value = excluded.value"), (fingerprint,))
+
+    def merged_into(self, story_id: str) -> str | None:
+        """The story that absorbed `story_id`, following merges to the survivor."""
+        seen: set[str] = set()
+        current = story_id
+        query = "SELECT survivor FROM merges WHERE absorbed = ?"
+        while (rows := self._rows(query, (current,))) and current not in seen:
+            seen.add(current)
+            current = rows[0]["survivor"]
+        return current if current != story_id else None
 
     def fingerprint(self) -> str | None:
         """The fingerprint saved with the stored results; None before the first analysis or when unknown."""

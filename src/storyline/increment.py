@@ -1,0 +1,94 @@
+"""Incremental analysis: a run analyses only its new articles, against the state the store keeps.
+
+The clusterer is online in publication order, so continuing it from its saved state places new articles as
+one batch over everything would, as long as they come after the stream's time (late articles join the open
+events or open their own). Decisions stick: a placed article keeps its event and events keep their ids.
+Stories of events still open are provisional: when an open event closes into another story than the one it
+was shown in, the provisional story is absorbed and its id points to the survivor (a merge).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+
+from storyline.cluster import cluster_more, open_articles
+from storyline.dedup import link_duplicates
+from storyline.eventcoding import statements
+from storyline.model import Article, Entity, Mention
+from storyline.normalize import normalize
+from storyline.recognition import resolve
+from storyline.store import Increment, Store
+from storyline.summarise import stories_of, summarise
+from storyline.timeexpr import date_articles
+
+
+def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
+                say: Callable[[str], None]) -> Increment:
+    """Stages 4-7 over the new articles only; the rest of the store is read through its indexes."""
+    say("duplicates")
+    new = sorted(date_articles(new), key=lambda a: (a.published is None, a.published, a.id))
+    link_duplicates(new)
+    say("entities")
+    context = store.articles_by_id(open_articles(state))
+    entities, mentions = _resolved(new, context, store)
+    say("events and stories")
+    clustering, after = cluster_more(state, new, mentions)
+    touched_ids = sorted(set(clustering.event_of) - {a.id for a in new})
+    members = [*store.articles_by_id(touched_ids), *new]
+    events, _ = summarise(members, clustering, language)
+    before = store.stories_of_events([e.id for e in events])
+    story_ids = sorted({e.story for e in events} | set(before.values()))
+    kept = [e for e in store.events_of_stories(story_ids) if e.id not in {x.id for x in events}]
+    stories = stories_of([*events, *kept])
+    story_now, alive = {e.id: e.story for e in events}, {s.id for s in stories}
+    merges = {old: story_now[event] for event, old in before.items() if old not in alive}
+    say("quotes and actions")
+    quotes, actions = statements(new, entities, mentions)
+    return Increment(new, events, stories, merges, entities, mentions, quotes, actions, after)
+
+
+def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple[list[Entity], list[Mention]]:
+    """The new articles' entities, resolved together with the articles of the open events (the context a batch
+    over everything would give them: spellings across scripts join through it) and mapped onto the registry.
+    A resolved entity is the stored entity its context mentions had, by majority; else the one with its id or
+    with one of its spellings; else new. Returns the new articles' mentions and the entities they name."""
+    found, mentions = resolve([*context, *new])
+    fresh = {a.id for a in new}
+    stored_at = store.mention_entities([a.id for a in context])
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    for m in mentions:
+        if m.article not in fresh and (m.article, m.start, m.end) in stored_at:
+            votes[m.entity][stored_at[m.article, m.start, m.end]] += 1
+    named = {m.entity for m in mentions if m.article in fresh}
+    entities, moved = _registered([e for e in found if e.id in named], [m for m in mentions if m.article in fresh],
+                                  store, {e: v.most_common(1)[0][0] for e, v in votes.items()})
+    return entities, moved
+
+
+def _registered(found: list[Entity], mentions: list[Mention], store: Store,
+                known: dict[str, str]) -> tuple[list[Entity], list[Mention]]:
+    """The batch's entities mapped onto the store's registry: an entity `known` to be a stored one, or with a
+    stored id, or with a spelling that exactly one stored entity of its type has, is that entity (its
+    variants grow); others are new."""
+    stored = store.entities_by_id(sorted({*(e.id for e in found), *known.values()}))
+    keys = {e.id: {k for k in map(normalize, [e.name, *e.variants]) if k} for e in found}
+    owners = store.entities_by_keys(sorted({k for ks in keys.values() for k in ks}))
+    candidates = store.entities_by_id(sorted({i for ids in owners.values() for i in ids}))
+    remap: dict[str, str] = {}
+    result: dict[str, Entity] = {}
+    for entity in found:
+        target = stored.get(known.get(entity.id, entity.id))
+        if target is None:
+            same = {i for k in keys[entity.id] for i in owners.get(k, ())
+                    if i in candidates and candidates[i].type == entity.type}
+            target = candidates[same.pop()] if len(same) == 1 else None
+        if target is None:
+            result[entity.id] = entity
+            continue
+        remap[entity.id] = target.id
+        grown = result.get(target.id, target)
+        result[target.id] = Entity(target.id, target.name, target.type,
+                                   sorted(set(grown.variants) | set(entity.variants)))
+    moved = [Mention(m.article, remap.get(m.entity, m.entity), m.start, m.end, m.text, m.type) for m in mentions]
+    return sorted(result.values(), key=lambda e: e.id), moved

@@ -1,0 +1,121 @@
+"""Incremental analysis (opt-in): a run analyses only its new articles against the state the store keeps;
+placed articles keep their events; the result is a valid export; a changed article calls for a full run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storyline import increment, pipeline
+from storyline.cli import main
+from storyline.export import to_json, validate
+from storyline.store import SQLiteStore
+
+# Three stories weeks apart, so that the first one's events have closed when the last one arrives.
+DAYS = {
+    "2026-01-05": ("Floods close the port of Valletta", "Heavy floods closed the port of Valletta on Monday, "
+                   "harbour master Elena Grech said. Ships were sent to Marsaxlokk."),
+    "2026-01-06": ("Valletta port stays shut after floods", "The port of Valletta stayed shut on Tuesday after "
+                   "the floods, Elena Grech said, and ships waited off Marsaxlokk."),
+    "2026-01-20": ("Ministers meet in Geneva on the Kessara dam", "Foreign ministers Karim al-Haddad and Olena "
+                   "Verbytska met in Geneva on Tuesday to discuss the Kessara dam."),
+    "2026-01-21": ("Geneva talks on the Kessara dam go on", "Talks between Karim al-Haddad and Olena Verbytska "
+                   "on the Kessara dam went on in Geneva on Wednesday."),
+    "2026-02-10": ("Earthquake strikes near Izmir", "A magnitude 6.1 earthquake struck near Izmir on Tuesday, "
+                   "rescuer Mehmet Arslan said; at least twelve people died."),
+    "2026-02-11": ("Izmir earthquake toll rises", "The toll of the Izmir earthquake rose on Wednesday, Mehmet "
+                   "Arslan said, as rescuers searched the rubble."),
+}
+
+
+def _batch(folder: Path, days: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    records = [{"id": f"a-{day}", "title": DAYS[day][0], "text": DAYS[day][1], "published": f"{day}T09:00:00Z",
+                "lang": "en"} for day in days]
+    path = folder / f"{days[0]}.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+def _events(store: SQLiteStore) -> dict[str, str]:
+    return {a: e.id for e in store.load().events for a in e.articles}
+
+
+def test_a_run_analyses_only_its_new_articles_and_the_open_window(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    days = sorted(DAYS)
+    pipeline.ingest([_batch(tmp_path / "in", days[:4])], store)
+    pipeline.analyse(store, incremental=True)  # the first analysis is a full one, and keeps the state
+    assert store.analysis_state() is not None
+    seen: list[list[str]] = []
+    real = increment.resolve
+
+    def recording(articles: list[Any]) -> Any:
+        seen.append(sorted(a.id for a in articles))
+        return real(articles)
+
+    monkeypatch.setattr(increment, "resolve", recording)
+    pipeline.ingest([_batch(tmp_path / "in", days[4:])], store)
+    result = pipeline.analyse(store, incremental=True)
+    # The Valletta events closed long before February: only the open Geneva events are read as context.
+    assert seen == [["a-2026-01-20", "a-2026-01-21", "a-2026-02-10", "a-2026-02-11"]]
+    validate(to_json(result))
+    assert len({e.story for e in result.events}) == 3 and store.pending() == 0
+    store.close()
+
+
+def test_placed_articles_keep_their_events_and_the_result_matches_one_full_run(tmp_path: Path) -> None:
+    days = sorted(DAYS)
+    full = SQLiteStore(tmp_path / "full.db")
+    pipeline.digest([_batch(tmp_path / "all", days)], full)
+    store = SQLiteStore(tmp_path / "s.db")
+    placed: dict[str, str] = {}
+    for start in range(0, len(days), 2):
+        pipeline.ingest([_batch(tmp_path / f"in{start}", days[start:start + 2])], store)
+        pipeline.analyse(store, incremental=True)
+        now = _events(store)
+        assert all(now[a] == e for a, e in placed.items())  # decisions stick
+        placed = now
+    assert placed == _events(full)
+    validate(to_json(store.load()))
+    store.close()
+    full.close()
+
+
+def test_an_article_changed_since_the_analysis_calls_for_a_full_one(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    days = sorted(DAYS)
+    store = SQLiteStore(tmp_path / "s.db")
+    pipeline.digest([_batch(tmp_path / "in", days[:2])], store)
+    changed = tmp_path / "in" / f"{days[0]}.jsonl"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("Heavy floods", "Severe floods"), "utf-8")
+    pipeline.ingest([changed, _batch(tmp_path / "more", days[2:4])], store)
+    assert store.changed_since_analysis() == 1
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("an incremental run would keep the old text's analysis")
+
+    monkeypatch.setattr(pipeline, "analyse_new", refuse)
+    result = pipeline.analyse(store, incremental=True)
+    assert len(result.articles) == 4 and store.changed_since_analysis() == 0
+    store.close()
+
+
+def test_show_of_an_absorbed_story_says_where_it_went(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "s.db"
+    assert main(["digest", str(_batch(tmp_path / "in", sorted(DAYS)[:2])), "--db", str(db)]) == 0
+    store = SQLiteStore(db)
+    survivor = store.load().stories[0].id
+    store.db.executemany("INSERT INTO merges VALUES (?, ?)", [("st-old", "st-older"), ("st-older", survivor)])
+    store.db.commit()
+    assert store.merged_into("st-old") == survivor and store.merged_into(survivor) is None
+    store.close()
+    capsys.readouterr()
+    assert main(["show", "st-old", "--db", str(db)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["id"] == survivor
+    assert captured.err == f"storyline: story st-old was merged into {survivor}\n"
