@@ -78,6 +78,9 @@ QUERY_WORDS = 12
 QUERY_KEYS = 12
 MAX_CANDIDATES = 8
 MAX_POSTING = 400
+# Closed events a kept clusterer state remembers for late and undated articles of later runs (about a
+# week of events of a 2,000-article-a-day stream; each is a bounded profile).
+KEPT_CLOSED_EVENTS = 2000
 # A segment is the second half of an article (by paragraphs) whose words have cosine below this with the
 # first half, and at least SEGMENT_MIN_CHARS long (a few sentences); it joins another event by the same rule.
 SEGMENT_DIVERGENCE = 0.15
@@ -220,6 +223,13 @@ class OnlineClusterer:
         self.seen = 0
         self.stories = StoryGrouper(self.scorer)
         self.story_of: dict[str, str] = {}
+        # Events closed lately, kept (up to `keep_closed`, oldest dropped first) with their own index and story
+        # so that an undated or late article of a later run can still join the event of its time.
+        self.keep_closed = 0
+        self.closed: dict[str, Group] = {}
+        self.closed_index: dict[str, set[str]] = defaultdict(set)
+        self.closed_story: dict[str, str] = {}
+        self.reopened: set[str] = set()
 
     def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
             segments: bool = True, when: datetime | None = None, undated_search: bool = False) -> str:
@@ -234,10 +244,12 @@ class OnlineClusterer:
         item.keys = item.keys | frozenset(entity_keys)
         people = frozenset(anchors)
         into = None
-        if undated_search and article.published is None:
-            found = self.best(item, None, people | _number_marks(item))
+        if undated_search and (article.published is None or self._late(article.published)):
+            found = self.best(item, article.published, people | _number_marks(item), look_back=True)
+            if found and found[0].id in self.closed:  # a late article joins a closed event of its time
+                return self._reopen(found[0], article.id, item, when)
             into = found[0].id if found else None
-            when = found[0].last if found and found[0].last else when
+            when = found[0].last if found and found[0].last and article.published is None else when
         event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of, into)
         if split is not None:
             # The main event is the one of the headline and first half (news leads with its main story);
@@ -277,19 +289,22 @@ class OnlineClusterer:
         return event.id
 
     def best(self, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
-             exclude: str | None = None) -> tuple[Group, float] | None:
-        """The most likely event for a profile within the window, if any clears its threshold.
+             exclude: str | None = None, look_back: bool = False) -> tuple[Group, float] | None:
+        """The most likely event for a profile within the window, if any clears its threshold; with
+        `look_back`, the events closed lately are candidates too.
 
         The model says "same story"; events of one story share most of their vocabulary, so an event must
         also share the article's anchors (people, figures), weighed by rarity in the stream.
         """
         hits: Counter[str] = Counter()
-        for feature in _index_features(item):
-            postings = self.index.get(feature, ())
-            if len(postings) <= MAX_POSTING:
-                hits.update(postings)
-        candidates = [self.events[event_id] for event_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
-                      if event_id != exclude and self.events[event_id].within(when, EVENT_WINDOW_DAYS)]
+        for index in (self.index, self.closed_index) if look_back else (self.index,):
+            for feature in _index_features(item):
+                postings = index.get(feature, ())
+                if len(postings) <= MAX_POSTING:
+                    hits.update(postings)
+        groups = {**self.events, **self.closed} if look_back else self.events
+        candidates = [groups[event_id] for event_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0]))
+                      if event_id != exclude and groups[event_id].within(when, EVENT_WINDOW_DAYS)]
         candidates = candidates[:MAX_CANDIDATES]
         probabilities = self.scorer.score_many(item, [event.profile(item.lang) for event in candidates])
         self._keep_warm(candidates)
@@ -354,13 +369,44 @@ class OnlineClusterer:
         del self._open[event.id]
         self.story_of[event.id] = self.stories.add(event)
         del self.events[event.id]
+        if self.keep_closed:
+            event._pooled = None  # rebuilt if a late article asks
+            self.closed[event.id] = event
+            self.closed_story[event.id] = self.story_of[event.id]
+            for feature in event.indexed:
+                self.closed_index[feature].add(event.id)
+            while len(self.closed) > self.keep_closed:
+                self._forget(next(iter(self.closed)))
+
+    def _forget(self, event_id: str) -> None:
+        """Drop the oldest kept closed event: later articles of its time open an event of their own."""
+        event = self.closed.pop(event_id)
+        self.closed_story.pop(event_id, None)
+        self.reopened.discard(event_id)
+        for feature in event.indexed:
+            postings = self.closed_index.get(feature)
+            if postings is not None:
+                postings.discard(event_id)
+                if not postings:
+                    del self.closed_index[feature]
+
+    def _late(self, when: datetime) -> bool:
+        now = self.latest()
+        return now is not None and (now - when).days > EVENT_WINDOW_DAYS
+
+    def _reopen(self, event: Group, article_id: str, item: Profile, when: datetime | None) -> str:
+        """Add a late article to a closed event; its story stays the one it closed into."""
+        event.add(article_id, item, when)
+        self.event_of[article_id] = event.id
+        self.reopened.add(event.id)
+        return event.id
 
     def snapshot(self) -> bytes:
         """The state to continue from in a later run, bounded by the open window: what closed events decided
         (their articles' events, their stories) has been saved by the run that closed them, so only the open
         events' part is kept. The scorer is not part of it (it is code and shipped data)."""
         open_events = set(self.events)
-        state = {**self.__dict__, "scorer": None,
+        state = {**self.__dict__, "scorer": None, "reopened": set(),
                  "event_of": {a: e for a, e in self.event_of.items() if e in open_events},
                  "story_of": {}, "related": {e: list(a) for e, a in self.related.items() if e in open_events},
                  "stories": {**self.stories.__dict__, "scorer": None}}
@@ -488,6 +534,7 @@ def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
 
     ordered = sorted(articles, key=lambda a: (when(a) is None, when(a) or datetime.min, a.published is None, a.id))
     clusterer = OnlineClusterer(scorer=scorer)
+    clusterer.keep_closed = KEPT_CLOSED_EVENTS if state is not None else 0
     for article in ordered:
         clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()), when=when(article))
     if state is not None:  # told the state to continue from, before finishing closes the open events
@@ -515,6 +562,9 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
                       when=article.published or now, undated_search=True)
     after = clusterer.snapshot()
     closed = dict(clusterer.story_of)  # events closed by this run, with their stories for good
+    for event_id in clusterer.reopened:  # closed before, joined by late articles now: rewritten too
+        closed[event_id] = clusterer.closed_story[event_id]
+        clusterer.event_of.update(dict.fromkeys(clusterer.closed[event_id].members, event_id))
     result = OnlineClusterer.restore(after, scorer).finish()  # open events get provisional stories
     event_of = {**{a: e for a, e in clusterer.event_of.items() if e in closed}, **result.event_of}
     related = {e: sorted(set(ids)) for e, ids in clusterer.related.items() if e in closed}
