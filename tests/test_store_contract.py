@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from storyline.export import to_json, validate
 from storyline.model import Article, Digest, Entity, Event, Mention, Story, TimelineEntry
-from storyline.store import Filters, PostgresStore, SQLiteStore, Store, open_store
+from storyline.store import Filters, Increment, PostgresStore, SQLiteStore, Store, open_store
 
 
 def _article(article_id: str, lang: str, title: str, text: str, day: str) -> Article:
@@ -129,6 +130,30 @@ class StoreContract:
         assert store.content_hashes() == {"port-en": "h2"}
         assert [a.text for a in store.articles()] == ["New text."]
 
+    def test_an_increment_rewrites_what_it_touched_and_keeps_the_rest(self, filled: Store) -> None:
+        late = _article("deal-ar", "ar", "توقيع اتفاق السد", "وقع كريم الحداد الاتفاق في القاهرة.", "2026-03-09")
+        filled.add_articles([(late, "h-late")])
+        assert filled.pending() == 1 and filled.changed_since_analysis() == 0
+        deal = Event("ev-deal", "st-dam", "Deal signed in Cairo", "The deal was signed.", "2026-03-09",
+                     ["ar", "fr"], ["dam-fr", "deal-ar"])
+        story = Story("st-dam", "Kessara dam dispute", "Talks, then a deal.", ["ar", "en", "fr"],
+                      ["ev-talks", "ev-deal"], ["dam-ar", "dam-en", "dam-fr", "deal-ar"],
+                      [TimelineEntry("2026-03-02", "ev-talks", "Dam talks open in Geneva"),
+                       TimelineEntry("2026-03-09", "ev-deal", "Deal signed in Cairo")])
+        haddad = Entity("e-haddad", "Karim al-Haddad", "PER", ["Karim al-Haddad", "كريم الحداد"])
+        filled.save_increment(Increment([late], [deal], [story], {"st-old": "st-dam"}, [haddad],
+                                        [Mention("deal-ar", "e-haddad", 4, 14, "كريم الحداد", "PER")],
+                                        state=b"state"), "fp2", "key")
+        assert filled.pending() == 0 and filled.fingerprint() == "fp2"
+        assert filled.analysis_state() == ("key", b"state")
+        assert filled.placement("deal-ar") == ("ev-deal", "st-dam")
+        assert filled.merged_into("st-old") == "st-dam"
+        found = filled.entity("e-haddad")
+        assert found is not None and found.articles == ["dam-ar", "dam-en", "dam-fr", "deal-ar"]
+        assert [row.articles for row in filled.stories().items] == [4, 1]
+        assert [r.id for r in filled.stories(Filters(entity="كريم الحداد", language="ar")).items] == ["st-dam"]
+        validate(to_json(filled.load()))
+
     def test_one_analysis_at_a_time(self, store: Store, second: Store) -> None:
         order: list[str] = []
 
@@ -166,7 +191,8 @@ class TestPostgresStore(StoreContract):
         assert isinstance(store, PostgresStore)
         yield store
         for table in ("articles", "articles_fts", "rejected", "entities", "entity_names", "mentions", "quotes",
-                      "actions", "events", "stories", "story_languages", "story_entities"):
+                      "actions", "events", "stories", "story_languages", "story_entities", "merges",
+                      "analysis_state"):
             store.db.execute(f"DELETE FROM {table}")
         store.db.execute("DELETE FROM meta WHERE key = 'analysis'")
         store.close()

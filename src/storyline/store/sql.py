@@ -318,7 +318,7 @@ class SQLStore:
         """Analysed articles whose content changed since (an input updated in place): incremental analysis
         cannot take an article back out of its event, so these call for a full analysis."""
         return int(self._rows("SELECT COUNT(*) AS n FROM articles WHERE event IS NOT NULL"
-                              " AND analysed_hash IS NOT content_hash")[0]["n"])
+                              " AND (analysed_hash IS NULL OR analysed_hash <> content_hash)")[0]["n"])
 
     def _chunks(self, statement: str, ids: Sequence[str]) -> list[Any]:
         """Rows of `statement` (with one `{marks}` for an IN list) over `ids`, in chunks of ID_CHUNK."""
