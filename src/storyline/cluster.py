@@ -235,22 +235,19 @@ class OnlineClusterer:
             segments: bool = True, when: datetime | None = None, undated_search: bool = False) -> str:
         """Place one article; returns its event id. `entity_keys` are its resolved entity ids, `anchors` the
         ones that tell events of one story apart (people); `when` overrides the publication date as the
-        article's time in the stream. With `undated_search`, an undated article joins the open event it most
-        resembles whatever the dates (as the batch streams it at that event's time), if one clears the bar."""
+        article's time in the stream. With `undated_search`, an undated or late article first looks back
+        into the lately closed events: when one of them is its best event, it joins it there."""
         when = when or article.published
         split = self._split(article) if segments else None
         text = f"{article.title}\n{article.text}" if split is None else split[0]
         item = self.scorer.profile(text, article.lang)
         item.keys = item.keys | frozenset(entity_keys)
         people = frozenset(anchors)
-        into = None
         if undated_search and (article.published is None or self._late(article.published)):
             found = self.best(item, article.published, people | _number_marks(item), look_back=True)
             if found and found[0].id in self.closed:  # a late article joins a closed event of its time
                 return self._reopen(found[0], article.id, item, when)
-            into = found[0].id if found else None
-            when = found[0].last if found and found[0].last and article.published is None else when
-        event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of, into)
+        event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of)
         if split is not None:
             # The main event is the one of the headline and first half (news leads with its main story);
             # the second half may add the article to another open event, never open one of its own.
@@ -262,14 +259,14 @@ class OnlineClusterer:
         return event_id
 
     def place(self, article_id: str, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
-              duplicate_of: str | None = None, into: str | None = None) -> str:
+              duplicate_of: str | None = None) -> str:
         """Place one profiled article (the streaming entry point); returns its event id."""
         # Anchors common to many articles (the story's protagonists) say less about the event: weigh them
         # by inverse document frequency over the stream so far.
         self.seen += 1
         self.anchor_df.update(anchors)
         self._expire(when)
-        known = into or (self.event_of.get(duplicate_of) if duplicate_of else None)
+        known = self.event_of.get(duplicate_of) if duplicate_of else None
         if known is not None and known in self.events:
             event = self.events[known]
         else:
