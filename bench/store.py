@@ -11,6 +11,7 @@ ids and words; the table gives p50 and p99 in milliseconds, the build time and t
 from __future__ import annotations
 
 import argparse
+import itertools
 import random
 import statistics
 import sys
@@ -42,13 +43,13 @@ def build(path: Path, size: int, texts: list[tuple[str, str]], rng: random.Rando
     articles, events, stories, mentions = [], [], [], []
     entities = [Entity(f"ent-{n}", f"Entity {n} Name", "PER" if n % 3 else "ORG", [f"Entity {n} Name", f"E{n}"])
                 for n in range(max(100, size // 20))]
-    weights = [1 / (rank + 1) for rank in range(len(entities))]
+    weights = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(entities))))  # cumulative, once
     for n in range(size):
         title, text = texts[n % len(texts)]
         when = START + timedelta(minutes=7 * n)
         articles.append(Article(id=f"a{n}", title=title[:300], text=text, source=f"bench/{n}.txt",
                                 lang=LANGS[n % len(LANGS)], published=when))
-        for entity in rng.choices(entities, weights, k=MENTIONS_PER_ARTICLE):
+        for entity in rng.choices(entities, cum_weights=weights, k=MENTIONS_PER_ARTICLE):
             mentions.append(Mention(f"a{n}", entity.id, 0, 5, entity.name, entity.type))
     for start in range(0, size, EVENT_SIZE):
         members = [a.id for a in articles[start:start + EVENT_SIZE]]
