@@ -34,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from common import DATA, ROOT, SHARED, gate, read_jsonl, table
+from common import DATA, ROOT, SHARED, bcubed, gate, read_jsonl, table
 
 from storyline import relatedness
 from storyline.cluster import OnlineClusterer, cluster_all
@@ -49,22 +49,6 @@ RECENT_BURSTS = 200
 BASE_TEXTS = 2000
 # Goals of the issue, gated as ceilings: cost at the largest size / cost at the smallest, state per article.
 CEILINGS = {"clustering.scale_cost_ratio": 2.0, "clustering.scale_bytes_per_article": 2048.0}
-
-
-def bcubed(truth: dict[str, str], found: dict[str, str]) -> float:
-    """BCubed F1 of a clustering (Bagga & Baldwin): per item, precision and recall of its cluster."""
-    by_truth: dict[str, set[str]] = defaultdict(set)
-    by_found: dict[str, set[str]] = defaultdict(set)
-    for item in truth:
-        by_truth[truth[item]].add(item)
-        by_found[found[item]].add(item)
-    precision = recall = 0.0
-    for item in truth:
-        same = len(by_truth[truth[item]] & by_found[found[item]])
-        precision += same / len(by_found[found[item]])
-        recall += same / len(by_truth[truth[item]])
-    precision, recall = precision / len(truth), recall / len(truth)
-    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
 def corpus_result(path: Path) -> Any:

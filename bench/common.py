@@ -6,6 +6,7 @@ import gzip
 import importlib.util
 import json
 import sys
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -72,3 +73,19 @@ def gate(benchmark: str, figures: dict[str, float], enabled: bool, extra: Sequen
     for failure in failures:
         print(f"FLOOR BROKEN {failure}", file=sys.stderr)
     return 1 if enabled and failures else 0
+
+
+def bcubed(truth: dict[str, str], found: dict[str, str]) -> float:
+    """BCubed F1 of a clustering (Bagga & Baldwin): per item, precision and recall of its cluster."""
+    by_truth: dict[str, set[str]] = defaultdict(set)
+    by_found: dict[str, set[str]] = defaultdict(set)
+    for item in truth:
+        by_truth[truth[item]].add(item)
+        by_found[found[item]].add(item)
+    precision = recall = 0.0
+    for item in truth:
+        same = len(by_truth[truth[item]] & by_found[found[item]])
+        precision += same / len(by_found[found[item]])
+        recall += same / len(by_truth[truth[item]])
+    precision, recall = precision / len(truth), recall / len(truth)
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0

@@ -12,31 +12,13 @@ import json
 import sys
 import tempfile
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from common import read_jsonl, table
+from common import bcubed, read_jsonl, table
 
 from storyline import pipeline
 from storyline.store import SQLiteStore
-
-
-def bcubed(truth: dict[str, str], found: dict[str, str]) -> float:
-    """BCubed F1 of `found` against `truth` over the items of `truth`."""
-    by_truth: dict[str, set[str]] = defaultdict(set)
-    by_found: dict[str, set[str]] = defaultdict(set)
-    for item, group in truth.items():
-        by_truth[group].add(item)
-    for item, group in found.items():
-        by_found[group].add(item)
-    precision = recall = 0.0
-    for item in truth:
-        shared = len(by_found[found[item]] & by_truth[truth[item]])
-        precision += shared / len(by_found[found[item]])
-        recall += shared / len(by_truth[truth[item]])
-    precision, recall = precision / len(truth), recall / len(truth)
-    return 2 * precision * recall / (precision + recall)
 
 
 def records(limit: int) -> list[dict[str, Any]]:

@@ -17,7 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE.parent / "docs" / "benchmarks.md"
-BENCHMARKS = ["extraction", "entities", "similarity", "clustering", "quotes", "actions", "store", "throughput", "incremental"]
+BENCHMARKS = ["extraction", "entities", "similarity", "clustering", "quotes", "actions", "store", "throughput",
+              "incremental"]
 
 
 def existing_sections() -> dict[str, str]:

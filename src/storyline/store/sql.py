@@ -239,23 +239,8 @@ class SQLStore:
         """Replace everything derived from the articles by this run's results, in one transaction, with the
         fingerprint of the articles and settings they come from ("" when unknown) and the clusterer `state`
         (with the key of the code and settings it holds) that a later run continues from."""
-        rows: dict[str, list[tuple[Any, ...]]] = {
-            "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities],
-            "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions],
-            "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
-                       for q in digest.quotes],
-            "actions": [(a.article, a.actor, a.actor_name, a.verb, a.code, a.target, a.target_name, a.date)
-                        for a in digest.actions],
-            "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
-                        _json(e.related_articles)) for e in digest.events],
-            "entity_names": sorted({(e.id, key) for e in digest.entities
-                                    for key in map(normalize, [e.name, *e.variants]) if key}),
-            "stories": (stories := self._story_rows(digest)),
-            # the sort keys ride along, so a page of one language's stories is an index range
-            "story_languages": [(row[0], lang, row[10], row[11], row[7]) for row, story in zip(
-                stories, digest.stories, strict=True) for lang in story.languages],
-            "story_entities": _story_entities(digest),
-        }
+        rows = {**self._result_rows(digest), "entity_names": _entity_names(digest.entities),
+                "story_entities": _story_entities(digest)}
         with self._transaction() as db:
             cursor = db.cursor()
             for table in _DERIVED_TABLES:
@@ -273,6 +258,25 @@ class SQLStore:
             self._save_state(cursor, state)
             cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
                                      " SET value = excluded.value"), (fingerprint,))
+
+    def _result_rows(self, digest: Digest) -> dict[str, list[tuple[Any, ...]]]:
+        """The rows of a digest's results, table by table (entity names and story entities aside: a full
+        save derives them from the digest, an increment from what the store already holds)."""
+        stories = self._story_rows(digest)
+        return {
+            "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in digest.entities],
+            "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in digest.mentions],
+            "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
+                       for q in digest.quotes],
+            "actions": [(a.article, a.actor, a.actor_name, a.verb, a.code, a.target, a.target_name, a.date)
+                        for a in digest.actions],
+            "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
+                        _json(e.related_articles)) for e in digest.events],
+            "stories": stories,
+            # the sort keys ride along, so a page of one language's stories is an index range
+            "story_languages": [(row[0], lang, row[10], row[11], row[7]) for row, story in zip(
+                stories, digest.stories, strict=True) for lang in story.languages],
+        }
 
     def _story_rows(self, digest: Digest) -> list[tuple[Any, ...]]:
         """Story rows with what readers sort and filter by: size, event count, date span and growth."""
@@ -375,27 +379,12 @@ class SQLStore:
                 self._sql("UPDATE articles SET duplicate_of = ?, published = ?, event = ?,"
                           " analysed_hash = content_hash WHERE id = ?"),
                 [(a.duplicate_of, _iso(a.published), event_of[a.id], a.id) for a in increment.articles])
-            stories = self._story_rows(digest)
-            rows: dict[str, list[tuple[Any, ...]]] = {
-                "entities": [(e.id, e.name, e.type, _json(e.variants)) for e in increment.entities],
-                "mentions": [(m.article, m.entity, m.start, m.end, m.text, m.type) for m in increment.mentions],
-                "quotes": [(q.article, q.speaker, q.speaker_name, q.text, q.cue, int(q.direct), q.start, q.end)
-                           for q in increment.quotes],
-                "actions": [(a.article, a.actor, a.actor_name, a.verb, a.code, a.target, a.target_name, a.date)
-                            for a in increment.actions],
-                "events": [(e.id, e.story, e.title, e.summary, e.date, _json(e.languages), _json(e.articles),
-                            _json(e.related_articles)) for e in increment.events],
-                "stories": stories,
-                "story_languages": [(row[0], lang, row[10], row[11], row[7]) for row, story in zip(
-                    stories, increment.stories, strict=True) for lang in story.languages],
-            }
-            for table, values in rows.items():
+            for table, values in self._result_rows(digest).items():
                 if values:
                     marks = ", ".join("?" * len(values[0]))
                     cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), values)
             cursor.executemany(self._sql("INSERT INTO entity_names VALUES (?, ?) ON CONFLICT DO NOTHING"),
-                               sorted({(e.id, key) for e in increment.entities
-                                       for key in map(normalize, [e.name, *e.variants]) if key}))
+                               _entity_names(increment.entities))
             for start in range(0, len(story_ids), ID_CHUNK):
                 chunk = story_ids[start:start + ID_CHUNK]
                 cursor.execute(self._sql(
@@ -573,6 +562,11 @@ def _article(row: Any) -> Article:
         published=datetime.fromisoformat(row["published"]) if row["published"] else None, lang=row["lang"],
         author=row["author"], site=row["site"], duplicate_of=row["duplicate_of"], origin=row["origin"],
     )
+
+
+def _entity_names(entities: Iterable[Entity]) -> list[tuple[str, str]]:
+    """(entity, key) for the normalised form of every spelling of every entity."""
+    return sorted({(e.id, key) for e in entities for key in map(normalize, [e.name, *e.variants]) if key})
 
 
 def _story_entities(digest: Digest) -> list[tuple[str, str]]:
