@@ -357,12 +357,7 @@ class OnlineClusterer:
             self._close(event)
 
     def _close(self, event: Group) -> None:
-        for feature in event.indexed:
-            postings = self.index.get(feature)
-            if postings is not None:
-                postings.discard(event.id)
-                if not postings:
-                    del self.index[feature]
+        _unindex(self.index, event)
         del self._open[event.id]
         self.story_of[event.id] = self.stories.add(event)
         del self.events[event.id]
@@ -380,12 +375,7 @@ class OnlineClusterer:
         event = self.closed.pop(event_id)
         self.closed_story.pop(event_id, None)
         self.reopened.discard(event_id)
-        for feature in event.indexed:
-            postings = self.closed_index.get(feature)
-            if postings is not None:
-                postings.discard(event_id)
-                if not postings:
-                    del self.closed_index[feature]
+        _unindex(self.closed_index, event)
 
     def _late(self, when: datetime) -> bool:
         now = self.latest()
@@ -482,14 +472,19 @@ class StoryGrouper:
             story = self.stories[story_id]
             if story.last is None or (now - story.last).days <= STORY_WINDOW_DAYS:
                 break
-            for feature in story.indexed:
-                postings = self.index.get(feature)
-                if postings is not None:
-                    postings.discard(story_id)
-                    if not postings:
-                        del self.index[feature]
+            _unindex(self.index, story)
             del self._open[story_id]
             del self.stories[story_id]
+
+
+def _unindex(index: dict[str, set[str]], group: Group) -> None:
+    """Take a group out of an inverted index, dropping the postings it leaves empty."""
+    for feature in group.indexed:
+        postings = index.get(feature)
+        if postings is not None:
+            postings.discard(group.id)
+            if not postings:
+                del index[feature]
 
 
 def _index_features(item: Profile) -> list[str]:
