@@ -120,6 +120,9 @@ def test_show_of_an_absorbed_story_says_where_it_went(tmp_path: Path, capsys: py
     captured = capsys.readouterr()
     assert json.loads(captured.out)["id"] == survivor
     assert captured.err == f"storyline: story st-old was merged into {survivor}\n"
+    assert main(["export", "--db", str(db), "--json", str(tmp_path / "out.json")]) == 0
+    assert json.loads((tmp_path / "out.json").read_text())["merges"] == [
+        {"absorbed": "st-old", "survivor": "st-older"}, {"absorbed": "st-older", "survivor": survivor}]
 
 
 def _assignments(store: SQLiteStore) -> tuple[dict[str, str], dict[str, str]]:

@@ -149,3 +149,5 @@ class Digest:
     quotes: list[Quote] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    # Stories absorbed by later evidence (incremental analysis): absorbed id -> the story that took it over.
+    merges: dict[str, str] = field(default_factory=dict)

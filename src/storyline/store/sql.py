@@ -542,6 +542,7 @@ class SQLStore:
                      for r in self._rows("SELECT * FROM actions")],
             rejected=[Rejected(r["source"], r["reason"])
                       for r in self._rows("SELECT * FROM rejected ORDER BY source, reason")],
+            merges={r["absorbed"]: r["survivor"] for r in self._rows("SELECT * FROM merges ORDER BY absorbed")},
         )
 
     def close(self) -> None:
