@@ -68,7 +68,7 @@ def build(path: Path, size: int, texts: list[tuple[str, str]], rng: random.Rando
     began = time.perf_counter()
     store.add_articles((a, f"h{a.id}") for a in articles)
     digest = Digest(articles=articles, events=events, stories=stories, entities=entities, mentions=mentions)
-    store.save_results(digest, "bench")
+    store.save_results(digest)
     store.close()
     return time.perf_counter() - began, digest
 

@@ -185,7 +185,7 @@ def test_a_run_with_nothing_new_keeps_the_stored_results_and_a_new_article_or_la
     ingest([small_corpus], store)
     told: list[str] = []
     first = analyse(store, stage=told.append)
-    assert told == list(ANALYSIS_STAGES) and store.fingerprint()
+    assert told == list(ANALYSIS_STAGES) and store.analysis_state()
     told.clear()
     assert analyse(store, stage=told.append) == first and told == []
     assert analyse(store, language="fr", stage=told.append).events and told == list(ANALYSIS_STAGES)

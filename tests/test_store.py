@@ -57,7 +57,7 @@ def postgres(postgres_url: str) -> Iterator[Store]:
     for table in ("articles", "articles_fts", "rejected", "entities", "mentions", "quotes", "actions", "events",
                   "stories"):
         store.db.execute(f"DELETE FROM {table}")
-    store.db.execute("DELETE FROM meta WHERE key = 'analysis'")  # the fingerprint of the results deleted
+    store.db.execute("DELETE FROM analysis_state")
     store.close()
 
 

@@ -58,7 +58,7 @@ class StoreContract:
     @pytest.fixture
     def filled(self, store: Store) -> Store:
         assert store.add_articles((a, f"hash-{a.id}") for a in ARTICLES) == len(ARTICLES)
-        store.save_results(_digest(), "fp")
+        store.save_results(_digest(), ("key", b"state"))
         return store
 
     def test_an_article_stored_but_not_analysed_is_pending_and_shown_nowhere(self, store: Store) -> None:
@@ -66,10 +66,10 @@ class StoreContract:
         assert store.pending() == 1
         assert store.load().articles == [] and store.article("dam-en") is None
         assert store.search("Geneva") == [] and store.stories().total == 0
-        assert list(store.content_hashes()) == ["dam-en"]
+        assert store.stored(["dam-en", "dam-fr"]) == {"dam-en": ("h", None)}
 
-    def test_results_are_saved_with_their_fingerprint_and_every_article_placed(self, filled: Store) -> None:
-        assert filled.fingerprint() == "fp" and filled.pending() == 0
+    def test_results_are_saved_with_their_state_and_every_article_placed(self, filled: Store) -> None:
+        assert filled.analysis_state() == ("key", b"state") and filled.pending() == 0
         assert filled.placement("dam-ar") == ("ev-talks", "st-dam")
         assert sorted(a.id for a in filled.load().articles) == sorted(a.id for a in ARTICLES)
 
@@ -121,13 +121,13 @@ class StoreContract:
     def test_removed_articles_leave_the_store_and_its_search(self, store: Store) -> None:
         store.add_articles((a, "h") for a in ARTICLES)
         store.remove_articles(["port-en"])
-        assert sorted(store.content_hashes()) == ["dam-ar", "dam-en", "dam-fr"]
+        assert sorted(store.stored([a.id for a in ARTICLES])) == ["dam-ar", "dam-en", "dam-fr"]
 
     def test_an_update_keeps_the_article_id_and_replaces_its_text(self, store: Store) -> None:
         store.add_articles([(ARTICLES[3], "h1")])
         changed = Article(**{**{f: getattr(ARTICLES[3], f) for f in Article.__slots__}, "text": "New text."})
         store.add_articles([(changed, "h2")])
-        assert store.content_hashes() == {"port-en": "h2"}
+        assert store.stored(["port-en"]) == {"port-en": ("h2", None)}
         assert [a.text for a in store.articles()] == ["New text."]
 
     def test_an_increment_rewrites_what_it_touched_and_keeps_the_rest(self, filled: Store) -> None:
@@ -143,9 +143,8 @@ class StoreContract:
         haddad = Entity("e-haddad", "Karim al-Haddad", "PER", ["Karim al-Haddad", "كريم الحداد"])
         filled.save_increment(Increment([late], [deal], [story], {"st-old": "st-dam"}, [haddad],
                                         [Mention("deal-ar", "e-haddad", 4, 14, "كريم الحداد", "PER")],
-                                        state=b"state"), "fp2", "key")
-        assert filled.pending() == 0 and filled.fingerprint() == "fp2"
-        assert filled.analysis_state() == ("key", b"state")
+                                        state=b"state2"), "key2")
+        assert filled.pending() == 0 and filled.analysis_state() == ("key2", b"state2")
         assert filled.placement("deal-ar") == ("ev-deal", "st-dam")
         assert filled.merged_into("st-old") == "st-dam"
         found = filled.entity("e-haddad")
@@ -210,6 +209,6 @@ def test_growth_counts_only_articles_stored_in_the_day_before_the_analysis(tmp_p
     old = datetime(2020, 1, 1, tzinfo=UTC).isoformat()
     store.db.execute("UPDATE articles SET added = ? WHERE id IN ('dam-en', 'dam-ar')", (old,))
     store.db.commit()
-    store.save_results(_digest(), "fp")
+    store.save_results(_digest(), ("key", b"state"))
     assert [(row.id, row.recent) for row in store.stories(sort="growth").items] == [("st-dam", 1), ("st-port", 1)]
     store.close()

@@ -53,9 +53,13 @@ def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
 
 def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
                      progress: Progress | None = None) -> RunReport:
-    """Stages 2-3 over documents already read (by `ingest`, or by `storyline watch` from what it polled)."""
-    known = store.content_hashes()
-    claims = IdClaims(store.origins())
+    """Stages 2-3 over documents already read (by `ingest`, or by `storyline watch` from what it polled).
+    Only the stored rows of these documents' ids are read: an ingest costs the same in a store of any size."""
+    items = list(items)
+    ids = {n for doc in items if isinstance(doc, RawDocument) for n in (doc.id, IdClaims.qualified(doc))}
+    stored = store.stored(sorted(ids))
+    known = {article_id: content_hash for article_id, (content_hash, _) in stored.items()}
+    claims = IdClaims({article_id: origin for article_id, (_, origin) in stored.items()})
     raw: list[RawDocument] = []
     report = RunReport(read=0, added=0, rejected=[])
     for item in items:
@@ -91,11 +95,12 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
             load: bool = True, incremental: bool = False) -> Digest:
     """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
     `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
-    each of ANALYSIS_STAGES as it starts. Results computed from the same articles, language and code are
-    kept as stored (always recomputed with a `scorer`, which has no fingerprint). One analysis runs at a
-    time per store: a second writer waits, then analyses what both stored. An article that makes a stage
-    fail is taken out of the store and rejected (added to `report`), and the others are analysed. `rebuild`
-    recomputes even results whose fingerprint matches (`storyline rebuild`, after an upgrade or a new model).
+    each of ANALYSIS_STAGES as it starts. Results are kept as stored when no article waits, none changed
+    since and they were made by the same code and language (always recomputed with a `scorer`, which the
+    store cannot tell apart). One analysis runs at a time per store: a second writer waits, then analyses
+    what both stored. An article that makes a stage fail is taken out of the store and rejected (added to
+    `report`), and the others are analysed. `rebuild` recomputes even current results (`storyline rebuild`,
+    after an upgrade or a new model).
 
     With `incremental`, when the store holds the clusterer state of an analysis by the same code and
     settings and no analysed article changed since, only the articles waiting for analysis are analysed
@@ -104,13 +109,12 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
     `load` is False (a tracker's run need not read the whole store)."""
     say = stage or (lambda _: None)
     with store.analysis_lock():
-        fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
-        if fingerprint and store.fingerprint() == fingerprint and not rebuild:
-            return store.load() if load else Digest()
         key = _state_key(language)
         state = store.analysis_state() if scorer is None and not rebuild else None
-        if incremental and state is not None and state[0] == key and not store.changed_since_analysis() \
-                and store.pending():
+        current = state is not None and state[0] == key and not store.changed_since_analysis()
+        if current and not store.pending():
+            return store.load() if load else Digest()
+        if incremental and current and state is not None:
             try:
                 increment = analyse_new([_bounded(a) for a in store.pending_articles()], store, state[1], language,
                                         say)
@@ -118,7 +122,7 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
                 increment = None
             if increment is not None:
                 say("saving")
-                store.save_increment(increment, fingerprint, key)
+                store.save_increment(increment, key)
                 return store.load() if load else Digest()
         snapshot: list[bytes] = []
         digest, failed = _analyse_guarded(store.articles, language, scorer, say, snapshot)
@@ -127,9 +131,8 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
             store.remove_articles(failed)
             if report is not None:
                 report.rejected.extend(failed.values())
-            fingerprint = _fingerprint(store.content_hashes(), language) if scorer is None else ""
         say("saving")
-        store.save_results(digest, fingerprint, (key, snapshot[-1]) if snapshot and scorer is None else None)
+        store.save_results(digest, (key, snapshot[-1]) if snapshot and scorer is None else None)
         return store.load() if load else Digest()
 
 
@@ -202,15 +205,6 @@ def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
 def _state_key(language: str) -> str:
     """What a saved clusterer state depends on: the reader's language and storyline's code and data."""
     return hashlib.sha1(f"{language}\0{_code_fingerprint()}".encode()).hexdigest()
-
-
-def _fingerprint(content_hashes: dict[str, str], language: str) -> str:
-    """What analysis results depend on: every stored article's content, the reader's language, and
-    storyline's own code and data tables (an upgrade or an edited table recomputes them)."""
-    digest = hashlib.sha1(f"{language}\0{_code_fingerprint()}".encode())
-    for article_id, content_hash in sorted(content_hashes.items()):
-        digest.update(f"\0{article_id}\0{content_hash}".encode())
-    return digest.hexdigest()
 
 
 @cache

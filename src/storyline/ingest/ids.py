@@ -17,11 +17,16 @@ class IdClaims:
         self.owners = dict(stored)
         self.in_run: dict[str, tuple[str, str]] = {}
 
+    @staticmethod
+    def qualified(doc: RawDocument) -> str:
+        """The id `doc` gets when another input holds its name-made one (its own id when it has no origin)."""
+        return f"{doc.id}-{hashlib.sha1(doc.origin.encode()).hexdigest()[:8]}" if doc.origin is not None else doc.id
+
     def claim(self, doc: RawDocument) -> Rejected | bool:
         """Give `doc` its id for keeps: True, or the rejection of a repeated id, or False for an input this
         run has already read."""
         if doc.origin is not None and self.owners.get(doc.id, doc.origin) != doc.origin:
-            doc.id = f"{doc.id}-{hashlib.sha1(doc.origin.encode()).hexdigest()[:8]}"
+            doc.id = self.qualified(doc)
         input_key = doc.origin or doc.source
         if doc.id in self.in_run:
             first_key, first_source = self.in_run[doc.id]

@@ -2,8 +2,9 @@
 
 Articles are written as soon as they are extracted, each batch in one transaction, so nothing ingested
 is lost when a later stage fails. Derived results (entities, events, stories) are replaced as a whole
-after every run: they are recomputed from the stored articles, which makes re-runs idempotent. The results
-carry the fingerprint of what they were computed from, so a run with nothing new can keep them.
+after every full run: they are recomputed from the stored articles, which makes re-runs idempotent. They are
+saved with the key of the code and settings that made them (with the clusterer's state), so a run that finds
+nothing waiting, nothing changed and the same key keeps them without reading the articles.
 
 Readers see the last complete analysis: an article stored after it (by a run still analysing, or one killed
 while analysing) has no event yet and is counted as pending, not shown. One analysis runs at a time
@@ -115,6 +116,8 @@ CREATE INDEX IF NOT EXISTS actions_target ON actions (target);
 CREATE INDEX IF NOT EXISTS events_story ON events (story);
 CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
 CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
+CREATE INDEX IF NOT EXISTS articles_changed ON articles (id)
+    WHERE event IS NOT NULL AND (analysed_hash IS NULL OR analysed_hash <> content_hash);
 CREATE INDEX IF NOT EXISTS stories_last ON stories (last_date DESC, id);
 CREATE INDEX IF NOT EXISTS stories_recent ON stories (recent DESC, last_date DESC, id);
 CREATE INDEX IF NOT EXISTS stories_size ON stories (size DESC, last_date DESC, id);
@@ -175,7 +178,6 @@ class SQLStore:
             if migrated:
                 for table in (*_DERIVED_TABLES, "articles_fts", "analysis_state"):
                     db.execute(f"DROP TABLE IF EXISTS {table}")
-                db.execute("DELETE FROM meta WHERE key = 'analysis'")  # the results it fingerprints are gone
                 present = {column[0] for column in db.execute("SELECT * FROM articles LIMIT 0").description}
                 for version, columns in ARTICLE_COLUMNS_ADDED.items():
                     for column in columns:
@@ -190,12 +192,11 @@ class SQLStore:
             db.execute(self._sql("INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
                                  " SET value = excluded.value"), (str(SCHEMA_VERSION),))
 
-    def content_hashes(self) -> dict[str, str]:
-        return {row["id"]: row["content_hash"] for row in self._rows("SELECT id, content_hash FROM articles")}
-
-    def origins(self) -> dict[str, str | None]:
-        """Each stored article's origin: the input its name-made id belongs to (None for ids inputs gave)."""
-        return {row["id"]: row["origin"] for row in self._rows("SELECT id, origin FROM articles")}
+    def stored(self, ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        """The content hash and origin (the input a name-made id belongs to; None for ids inputs gave) of each
+        of `ids` the store holds: what an ingest compares its inputs with, without reading the rest."""
+        rows = self._chunks("SELECT id, content_hash, origin FROM articles WHERE id IN ({marks})", ids)
+        return {r["id"]: (r["content_hash"], r["origin"]) for r in rows}
 
     def add_articles(self, articles: Iterable[tuple[Article, str]]) -> int:
         """Insert or update articles (an id seen again with new content is updated); returns the count."""
@@ -235,10 +236,10 @@ class SQLStore:
         """Articles stored after the last complete analysis: no reader shows them until one places them."""
         return int(self._rows("SELECT COUNT(*) AS n FROM articles WHERE event IS NULL")[0]["n"])
 
-    def save_results(self, digest: Digest, fingerprint: str = "", state: tuple[str, bytes] | None = None) -> None:
+    def save_results(self, digest: Digest, state: tuple[str, bytes] | None = None) -> None:
         """Replace everything derived from the articles by this run's results, in one transaction, with the
-        fingerprint of the articles and settings they come from ("" when unknown) and the clusterer `state`
-        (with the key of the code and settings it holds) that a later run continues from."""
+        clusterer `state` a later run continues from, under the key of the code and settings that made both
+        (None: results of a one-off scorer, which no later run keeps)."""
         rows = {**self._result_rows(digest), "entity_names": _entity_names(digest.entities),
                 "story_entities": _story_entities(digest)}
         with self._transaction() as db:
@@ -256,8 +257,6 @@ class SQLStore:
                           " analysed_hash = content_hash WHERE id = ?"),
                 [(a.duplicate_of, _iso(a.published), event_of[a.id], a.id) for a in digest.articles])
             self._save_state(cursor, state)
-            cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
-                                     " SET value = excluded.value"), (fingerprint,))
 
     def _result_rows(self, digest: Digest) -> dict[str, list[tuple[Any, ...]]]:
         """The rows of a digest's results, table by table (entity names and story entities aside: a full
@@ -356,7 +355,7 @@ class SQLStore:
             found[r["key"]].append(r["entity"])
         return dict(found)
 
-    def save_increment(self, increment: Increment, fingerprint: str, state_key: str) -> None:
+    def save_increment(self, increment: Increment, state_key: str) -> None:
         """Write what an incremental run changed, in one transaction: new articles' mentions, quotes and
         actions, and their events; the rows of every touched event, story and entity; merges."""
         with self._transaction() as db:
@@ -394,8 +393,6 @@ class SQLStore:
             cursor.executemany(self._sql("INSERT INTO merges VALUES (?, ?) ON CONFLICT (absorbed) DO UPDATE"
                                          " SET survivor = excluded.survivor"), sorted(increment.merges.items()))
             self._save_state(cursor, (state_key, increment.state))
-            cursor.execute(self._sql("INSERT INTO meta VALUES ('analysis', ?) ON CONFLICT (key) DO UPDATE"
-                                     " SET value = excluded.value"), (fingerprint,))
 
     def merged_into(self, story_id: str) -> str | None:
         """The story that absorbed `story_id`, following merges to the survivor."""
@@ -406,11 +403,6 @@ class SQLStore:
             seen.add(current)
             current = rows[0]["survivor"]
         return current if current != story_id else None
-
-    def fingerprint(self) -> str | None:
-        """The fingerprint saved with the stored results; None before the first analysis or when unknown."""
-        found = self._rows("SELECT value FROM meta WHERE key = 'analysis'")
-        return (found[0]["value"] or None) if found else None
 
     def stories(self, filters: Filters | None = None, sort: StorySort = "recent", limit: int = 20,
                 offset: int = 0) -> Page[StoryRow]:
