@@ -34,7 +34,7 @@ def to_json(digest: Digest) -> dict[str, Any]:
             for a in digest.actions
         ],
         "rejected": [{"source": r.source, "reason": r.reason} for r in digest.rejected],
-        "merges": [{"absorbed": absorbed, "survivor": survivor} for absorbed, survivor in sorted(digest.merges.items())],
+        "merges": [{"absorbed": old, "survivor": new} for old, new in sorted(digest.merges.items())],
     }
 
 
