@@ -151,6 +151,16 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--language", default="en", help="preferred language of titles and summaries")
     watch.set_defaults(run=_watch)
 
+    serve = commands.add_parser("serve", parents=[common], help="web UI and HTTP API over the store")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
+    serve.add_argument("--token", default=os.environ.get("STORYLINE_TOKEN"),
+                       help="token POST /api/articles needs (default: $STORYLINE_TOKEN; none: no writes)")
+    serve.add_argument("--read-only", action="store_true", help="take no writes at all")
+    serve.add_argument("--language", default="en", help="preferred language of titles and summaries")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.set_defaults(run=_serve)
+
     export = commands.add_parser("export", parents=[common], help="write the JSON export of the store")
     export.add_argument("--json", metavar="FILE", required=True, help="output file ('-' for stdout)")
     export.set_defaults(run=_export)
@@ -320,6 +330,14 @@ def _watch(args: argparse.Namespace, store: Store) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return EXIT_OK
+
+
+def _serve(args: argparse.Namespace, store: Store) -> int:
+    from storyline.serve import Settings, serve
+
+    store.close()  # the server opens its own connections, one per worker thread
+    return serve(Settings(args.db, args.token, args.read_only, args.language), args.host, args.port, _error,
+                 args.workers)
 
 
 def _interval(value: str) -> float:

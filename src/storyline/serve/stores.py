@@ -1,0 +1,65 @@
+"""Store connections for the server: one reader per worker thread, each query bounded in time, and a fresh
+writer for each ingestion.
+
+Every request reads the store anew (no cache), so what `storyline watch` or `POST /api/articles` adds shows
+on the next page load. A SQLite connection may only be used by the thread that opened it, and FastAPI runs
+each request's handler in a pool thread, so each pool thread keeps its own reader.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from storyline.store import PostgresStore, SQLiteStore, Store, open_store
+
+# Seconds one request's reads may take before the query in progress is interrupted (SQLite) or cancelled
+# (PostgreSQL's statement_timeout): the readers answer a page in milliseconds at 1M articles
+# (docs/benchmarks.md, serve), so this only stops a pathological query from holding a worker.
+READ_DEADLINE_SECONDS = 5.0
+# SQLite virtual-machine steps between two looks at the clock: a look costs well under a microsecond, and
+# SQLite runs millions of steps a second.
+PROGRESS_STEPS = 10_000
+
+
+class StoreSource:
+    """Opens the store named by `--db`: `reader()` for the calling thread, `writer()` for one ingestion."""
+
+    def __init__(self, target: str | Path, deadline: float = READ_DEADLINE_SECONDS) -> None:
+        self.target = str(target)
+        self.deadline = deadline
+        self._local = threading.local()
+
+    def reader(self) -> Store:
+        """This thread's reader, its clock restarted: call it once at the start of each request."""
+        local = self._local
+        if getattr(local, "store", None) is None:
+            local.store = open_store(self.target, create=False)
+            local.until = 0.0
+            if isinstance(local.store, SQLiteStore):
+                local.store.db.set_progress_handler(lambda: time.monotonic() > local.until, PROGRESS_STEPS)
+            elif isinstance(local.store, PostgresStore):
+                local.store.db.execute(f"SET statement_timeout = {int(self.deadline * 1000)}")
+        local.until = time.monotonic() + self.deadline
+        store: Store = local.store
+        return store
+
+    @contextmanager
+    def writer(self) -> Iterator[Store]:
+        """A store of its own for one ingestion, with no deadline (analysis takes seconds), closed after."""
+        store = open_store(self.target, create=False)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def timed_out(error: BaseException) -> bool:
+    """Whether `error` is a query stopped by the read deadline (SQLite's interrupt, PostgreSQL's cancel)."""
+    if isinstance(error, sqlite3.OperationalError):
+        return "interrupted" in str(error)
+    return type(error).__name__ == "QueryCanceled"  # psycopg.errors, imported only with the postgres extra
