@@ -280,7 +280,9 @@ class SQLStore:
     def _story_rows(self, digest: Digest) -> list[tuple[Any, ...]]:
         """Story rows with what readers sort and filter by: size, event count, date span and growth."""
         since = (datetime.now(UTC) - GROWTH_WINDOW).isoformat()
-        recent = {row["id"] for row in self._rows("SELECT id FROM articles WHERE added >= ?", (since,))}
+        members = sorted({a for s in digest.stories for a in s.articles})
+        recent = {row["id"] for row in self._chunks("SELECT id FROM articles WHERE id IN ({marks}) AND added >= ?",
+                                                    members, (since,))}
         rows = []
         for s in digest.stories:
             known = sorted(entry.date for entry in s.timeline if entry.date)
@@ -323,12 +325,13 @@ class SQLStore:
         return int(self._rows("SELECT COUNT(*) AS n FROM articles WHERE event IS NOT NULL"
                               " AND (analysed_hash IS NULL OR analysed_hash <> content_hash)")[0]["n"])
 
-    def _chunks(self, statement: str, ids: Sequence[str]) -> list[Any]:
-        """Rows of `statement` (with one `{marks}` for an IN list) over `ids`, in chunks of ID_CHUNK."""
+    def _chunks(self, statement: str, ids: Sequence[str], then: Sequence[Any] = ()) -> list[Any]:
+        """Rows of `statement` (with one `{marks}` for an IN list, then the parameters `then`) over `ids`, in
+        chunks of ID_CHUNK."""
         rows: list[Any] = []
         for start in range(0, len(ids), ID_CHUNK):
             chunk = list(ids[start:start + ID_CHUNK])
-            rows.extend(self._rows(statement.format(marks=", ".join("?" * len(chunk))), chunk))
+            rows.extend(self._rows(statement.format(marks=", ".join("?" * len(chunk))), [*chunk, *then]))
         return rows
 
     def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
