@@ -37,9 +37,10 @@ def _texts() -> list[tuple[str, str]]:
     return texts[:5000]
 
 
-def build(path: Path, size: int, texts: list[tuple[str, str]], rng: random.Random) -> tuple[float, Digest]:
-    """A store of `size` articles; returns the seconds it took and the digest written."""
-    store = SQLiteStore(path)
+def build(path: Path, size: int, texts: list[tuple[str, str]], rng: random.Random,
+          write: bool = True) -> tuple[float, Digest]:
+    """A store of `size` articles; returns the seconds it took and the digest written (with `write` False,
+    only the digest: the one a store built before from the same seed holds)."""
     articles, events, stories, mentions = [], [], [], []
     entities = [Entity(f"ent-{n}", f"Entity {n} Name", "PER" if n % 3 else "ORG", [f"Entity {n} Name", f"E{n}"])
                 for n in range(max(100, size // 20))]
@@ -65,9 +66,12 @@ def build(path: Path, size: int, texts: list[tuple[str, str]], rng: random.Rando
                                                                                 for lang in e.languages}),
                              [e.id for e in members_of], [a for e in members_of for a in e.articles],
                              [TimelineEntry(e.date, e.id, e.title) for e in members_of]))
-    began = time.perf_counter()
-    store.add_articles((a, f"h{a.id}") for a in articles)
     digest = Digest(articles=articles, events=events, stories=stories, entities=entities, mentions=mentions)
+    if not write:
+        return 0.0, digest
+    began = time.perf_counter()
+    store = SQLiteStore(path)
+    store.add_articles((a, f"h{a.id}") for a in articles)
     store.save_results(digest)
     store.close()
     return time.perf_counter() - began, digest
@@ -109,7 +113,8 @@ def measure(path: Path, digest: Digest, rng: random.Random) -> dict[str, tuple[f
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
-    parser.add_argument("--keep", type=Path, help="build the stores in this folder and keep them")
+    parser.add_argument("--keep", type=Path, help="build the stores in this folder and keep them; a store"
+                                                   " already there is measured as it is (built by this script)")
     args = parser.parse_args()
     texts = _texts()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="storyline-bench-"))
@@ -118,8 +123,7 @@ def main() -> int:
     for size in args.sizes:
         rng = random.Random(size)
         path = folder / f"store-{size}.db"
-        path.unlink(missing_ok=True)
-        seconds, digest = build(path, size, texts, rng)
+        seconds, digest = build(path, size, texts, rng, write=not (args.keep and path.exists()))
         disk = sum(p.stat().st_size for p in folder.glob(f"store-{size}.db*"))
         builds[size] = (seconds, disk / size)
         results[size] = measure(path, digest, rng)

@@ -107,7 +107,8 @@ CREATE TABLE IF NOT EXISTS story_languages (
 );
 CREATE TABLE IF NOT EXISTS story_entities (story TEXT NOT NULL, entity TEXT NOT NULL, PRIMARY KEY (entity, story));
 CREATE INDEX IF NOT EXISTS mentions_article ON mentions (article);
-CREATE INDEX IF NOT EXISTS mentions_entity ON mentions (entity);
+DROP INDEX IF EXISTS mentions_entity;
+CREATE INDEX IF NOT EXISTS mentions_entity_article ON mentions (entity, article);
 CREATE INDEX IF NOT EXISTS quotes_article ON quotes (article);
 CREATE INDEX IF NOT EXISTS quotes_speaker ON quotes (speaker);
 CREATE INDEX IF NOT EXISTS actions_article ON actions (article);
@@ -487,15 +488,17 @@ class SQLStore:
         """Analysed articles matching `query`, entity-aware: when it names an entity in any spelling or script
         it has, that entity's articles in every language come first, then full-text hits (BM25 / ts_rank)."""
         filters = filters or Filters()
-        hits = self._text_hits(query, max(SEARCH_DEPTH, 10 * (offset + limit)))
+        depth = max(SEARCH_DEPTH, 10 * (offset + limit))
+        hits = self._text_hits(query, depth)
         key = normalize(query)
         if hits is None and not key:
             return []
         parts, params = [], []
-        if key:
-            parts.append(f"SELECT m.article AS id, {ENTITY_HIT_RANK} AS rank FROM entity_names n"
-                         " JOIN mentions m ON m.entity = n.entity WHERE n.key = ?")
-            params.append(key)
+        if key:  # an entity in a million articles: its first `depth` by id, from the index alone
+            parts.append(f"SELECT * FROM (SELECT DISTINCT m.article AS id, {ENTITY_HIT_RANK} AS rank"
+                         " FROM entity_names n JOIN mentions m ON m.entity = n.entity WHERE n.key = ?"
+                         " ORDER BY m.article LIMIT ?) e")
+            params.extend([key, depth])
         if hits is not None:
             parts.append(hits[0])
             params.extend(hits[1])
