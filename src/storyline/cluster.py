@@ -352,7 +352,14 @@ class OnlineClusterer:
             return
         for event_id in list(self._open):  # oldest last article first: stop at the first still open
             event = self.events[event_id]
-            if event.last is None or (now - event.last).days <= EVENT_WINDOW_DAYS:
+            if event.last is None:
+                # Undated so far (opened before the stream had a time): it takes the stream's time now, and
+                # its place in the order; left where it was, it would hold every later event open for good.
+                event.first = event.last = now
+                self._open.pop(event_id)
+                self._open[event_id] = None
+                continue
+            if (now - event.last).days <= EVENT_WINDOW_DAYS:
                 break
             self._close(event)
 
