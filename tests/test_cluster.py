@@ -109,6 +109,16 @@ def test_events_outside_the_window_are_not_joined_and_leave_the_index() -> None:
     assert all(first not in events for events in clusterer.index.values())
 
 
+def test_an_event_opened_before_the_stream_had_a_time_holds_no_later_event_open() -> None:
+    clusterer = OnlineClusterer()
+    clusterer.add(_article("undated", *QUAKE), anchors={"e:izmir"})
+    port = clusterer.add(_article("p1", *PORT, day=0), anchors={"e:reinholt"})
+    clusterer.add(_article("q9", *QUAKE, day=3 * EVENT_WINDOW_DAYS), anchors={"e:izmir"})
+    assert port not in clusterer.events and port in clusterer.story_of  # closed once its window passed
+    clusterer.add(_article("q10", *QUAKE, day=6 * EVENT_WINDOW_DAYS), anchors={"e:izmir"})
+    assert "ev-undated" not in clusterer.events  # it took the stream's time, and closed in its turn
+
+
 def test_a_second_topic_segment_joins_its_event_without_leaving_the_main_one() -> None:
     clusterer = OnlineClusterer()
     quake = clusterer.add(_article("q1", *QUAKE, day=0))
