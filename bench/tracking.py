@@ -4,7 +4,7 @@ Each store holds SIZE articles analysed long ago (bench/store.py's stores: real 
 stories and entities) and the state of a recent window: the first WARM articles of BSNLP dev (publication
 order), analysed in full in a store of their own, whose results and clusterer state are written into the big
 store as one increment. Then BATCHES batches of 100 further BSNLP dev articles are added, each by
-`storyline ingest FILE --incremental` in a subprocess of its own (start-up included, as a poller's run pays
+`storyline ingest FILE` in a subprocess of its own (start-up included, as a poller's run pays
 it). The table gives the median seconds per article of a batch, its ratio to the empty store's, and the peak
 RSS of the runs; the same batches go to every store.
 
@@ -86,10 +86,10 @@ def prepared(folder: Path, size: int, stores: Path | None, window: tuple[Increme
 
 
 def add_batch(path: Path, batch: Path) -> tuple[float, int]:
-    """Seconds and peak RSS (bytes) of one `storyline ingest --incremental` run in a subprocess."""
+    """Seconds and peak RSS (bytes) of one `storyline ingest` run (incremental) in a subprocess."""
     began = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "storyline", "ingest", str(batch), "--db", str(path),
-                              "--incremental"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    child = subprocess.Popen([sys.executable, "-m", "storyline", "ingest", str(batch), "--db", str(path)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - began
     errors = child.stderr.read().decode() if child.stderr else ""
@@ -130,7 +130,7 @@ def main() -> int:
         [f"{size:,}", f"{cost * 1000:.0f}", f"{cost / base:.2f}", f"{rss / 2**20:.0f}", f"{disk:,.0f}"]
         for size, (cost, rss, disk) in figures.items()]
     print(table(f"Adding {BATCHES} batches of {BATCH} BSNLP dev articles (after a window of {WARM}) with"
-                " `storyline ingest --incremental`",
+                " `storyline ingest` (incremental)",
                 ["articles in the store", "ms per article (median batch)", f"ratio to {args.sizes[0]:,}",
                  "peak RSS MiB", "bytes on disk per article"], table_rows))
     return 0

@@ -108,8 +108,8 @@ def _parser() -> argparse.ArgumentParser:
 
     add = commands.add_parser("ingest", parents=[common, inputs], help="ingest inputs and update the stories")
     add.add_argument("paths", nargs="+")
-    add.add_argument("--incremental", action="store_true",
-                     help="analyse only the new articles against the kept state (experimental, see README)")
+    add.add_argument("--full", action="store_true",
+                     help="analyse every stored article again, not only the new ones (placed articles may move)")
     add.set_defaults(run=_ingest)
 
     narrow = argparse.ArgumentParser(add_help=False)
@@ -146,8 +146,8 @@ def _parser() -> argparse.ArgumentParser:
     watch.add_argument("--every", type=_interval, default=DEFAULT_EVERY_SECONDS, metavar="INTERVAL",
                        help="time between polls of a source: 30s, 10m (default), 1h")
     watch.add_argument("--once", action="store_true", help="poll every source once, then stop (for cron)")
-    watch.add_argument("--incremental", action="store_true",
-                       help="analyse only the new articles against the kept state (experimental, see README)")
+    watch.add_argument("--full", action="store_true",
+                       help="analyse every stored article again at each poll, not only the new ones")
     watch.add_argument("--language", default="en", help="preferred language of titles and summaries")
     watch.set_defaults(run=_watch)
 
@@ -247,7 +247,7 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
 
 def _ingest(args: argparse.Namespace, store: Store) -> int:
     report = ingest(args.paths, store, _progress, _policy(args))
-    _analysed(lambda bar: analyse(store, stage=bar, report=report, load=False, incremental=args.incremental))
+    _analysed(lambda bar: analyse(store, stage=bar, report=report, load=False, incremental=not args.full))
     _report(report)
     return EXIT_OK if report.read else EXIT_NOTHING
 
@@ -317,7 +317,7 @@ def _rebuild(args: argparse.Namespace, store: Store) -> int:
 def _watch(args: argparse.Namespace, store: Store) -> int:
     """Poll until SIGINT or SIGTERM, which end the loop after the step in progress (nothing is cut short)."""
     watcher = Watcher(args.sources, store, _policy(args), args.every, language=args.language,
-                      incremental=args.incremental,
+                      incremental=not args.full,
                       say=lambda line: print(printable(line), flush=True), warn=_error_line)
     if args.once:
         for change in watcher.poll():

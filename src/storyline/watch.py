@@ -69,7 +69,7 @@ class Watcher:
     say: Callable[[str], None] = print
     warn: Callable[[str], None] = print
     language: str = "en"
-    incremental: bool = False
+    incremental: bool = True  # only the new articles are analysed (False: everything, at each poll)
     stop: threading.Event = field(default_factory=threading.Event)
     _last_request: dict[str, float] = field(default_factory=dict)
 
