@@ -104,9 +104,9 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
 
     With `incremental`, when the store holds the clusterer state of an analysis by the same code and
     settings and no analysed article changed since, only the articles waiting for analysis are analysed
-    (`storyline.increment`); else everything is. Incremental analysis is opt-in while it agrees less with a
-    full one (docs/benchmarks.md, section incremental). Returns the stored results, or an empty Digest when
-    `load` is False (a tracker's run need not read the whole store)."""
+    (`storyline.increment`); else everything is. `ingest` and `watch` ask for it; `digest` and `rebuild`
+    analyse everything (docs/benchmarks.md, section incremental). Returns the stored results, or an empty
+    Digest when `load` is False (a tracker's run need not read the whole store)."""
     say = stage or (lambda _: None)
     with store.analysis_lock():
         key = _state_key(language)
