@@ -138,6 +138,49 @@ class _Table:
     infinitive: frozenset[str]
     noun_markers: frozenset[str]
     pro_drop: bool
+    function_words: FunctionWords
+    function: frozenset[str]  # words that never name a speaker alone: function_words.words, determiners, stops
+    partitives: frozenset[str]
+    of_words: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionWords:
+    """A language's pronouns and function words (data/function_words.json), which name no one alone."""
+
+    pronouns: frozenset[str]  # singular, referring back to a named person ("he", "él", "lui")
+    plural_pronouns: frozenset[str]  # the other personal and impersonal ones ("they", "on", "si")
+    words: frozenset[str]  # articles, prepositions, conjunctions, adverbs
+    connectives: re.Pattern[str] | None  # multi-word ones ("sin embargo"), inside which nothing is a cue
+
+    def names_no_one(self, words: Sequence[str]) -> bool:
+        """Whether a phrase (its words) is only pronouns and function words ("Le", "Sin embargo", "je vous")."""
+        return _only_function_words(words, self.words | self.pronouns | self.plural_pronouns, self.connectives)
+
+    def connective_spans(self, text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in self.connectives.finditer(text)] if self.connectives else []
+
+
+def _only_function_words(words: Sequence[str], function: frozenset[str], connectives: re.Pattern[str] | None) -> bool:
+    """Whether the words, and the parts of hyphenated ones ("a-t-on"), are only `function` words and
+    connective phrases ("sin embargo")."""
+    text = " ".join(words)
+    rest = connectives.sub(" ", text) if connectives else text
+    return all(normalize(w) in function for w in re.split(r"[\s-]+", rest) if w)
+
+
+@cache
+def function_words(lang: str) -> FunctionWords:
+    """The function-word table of `lang`; empty for a language without one."""
+    raw = json.loads(resources.files("storyline").joinpath("data/function_words.json").read_text("utf-8"))
+    table = raw.get(lang, {})
+    connectives = sorted(table.get("connectives", []), key=len, reverse=True)
+    return FunctionWords(
+        frozenset(table.get("pronouns", [])), frozenset(table.get("plural_pronouns", [])),
+        frozenset(normalize(w) for w in table.get("words", [])),
+        re.compile(r"(?<!\w)(?:" + "|".join(re.escape(c).replace(r"\ ", r"\s+") for c in connectives) + r")(?!\w)",
+                   re.IGNORECASE) if connectives else None,
+    )
 
 
 @dataclass(slots=True)
@@ -211,8 +254,8 @@ def _table(lang: str) -> _Table:
         if words("passive") else re.compile(r"(?!)"),
         comma_clause=bool(raw.get("comma_clause")),
         clause_openers=frozenset(words("clause_openers")),
-        pronouns=frozenset(words("pronouns")),
-        plural_pronouns=frozenset(words("plural_pronouns")),
+        pronouns=function_words(lang).pronouns,
+        plural_pronouns=function_words(lang).plural_pronouns,
         roles=tuple(normalize(w) for w in words("roles")),
         determiners=frozenset(words("determiners")),
         auxiliaries=frozenset(words("auxiliaries")),
@@ -222,6 +265,11 @@ def _table(lang: str) -> _Table:
         infinitive=frozenset(words("infinitive")),
         noun_markers=frozenset(words("noun_markers")),
         pro_drop=bool(raw.get("pro_drop")),
+        function_words=function_words(lang),
+        function=function_words(lang).words | frozenset(
+            normalize(w) for key in ("determiners", "stops", "auxiliaries", "object_words") for w in words(key)),
+        partitives=frozenset(normalize(w) for w in words("partitives")),
+        of_words=frozenset(normalize(w) for w in words("of_words")),
     )
 
 
@@ -343,6 +391,8 @@ def _find_cues(text: str, table: _Table) -> list[_Cue]:
     cues += [_Cue(m.start(), m.end(), "according", m.group()) for m in table.according.finditer(text)]
     # "States" in "United States" is no cue: a capitalised cue must start its sentence.
     cues = [c for c in cues if c.kind == "according" or not c.text[:1].isupper() or _starts_sentence(text, c.start)]
+    connectives = table.function_words.connective_spans(text)
+    cues = [c for c in cues if not any(a <= c.start < b for a, b in connectives)]
     if table.noun_markers:  # "the states", "his claims": nouns, not cues
         cues = [c for c in cues if c.kind != "cue" or _previous_word(text, c.start) not in table.noun_markers]
     if table.passive.pattern != "(?!)":
@@ -381,14 +431,24 @@ def _left_phrase(doc: _Text, table: _Table, position: int, floor: int) -> tuple[
         del words[-min(len(words) - 1, 1 + MAX_CATENATIVE_WORDS):]
         words = [w for w in words if w.group()[:1].isupper() or w.group().lower() in table.pronouns] or words
     kept: list[re.Match[str]] = []
-    for word in reversed(words):
-        if normalize(word.group()) in table.stops or len(kept) >= MAX_SPEAKER_WORDS:
+    for index in range(len(words) - 1, -1, -1):
+        word = words[index]
+        if len(kept) >= MAX_SPEAKER_WORDS or (normalize(word.group()) in table.stops and not (
+                kept and index > 0 and _of_phrase(table, words[index - 1].group(), word.group()))):
             break
         kept.insert(0, word)
     if not kept:
         return position, position
     # A stop word cut a longer clause short: what is left is a speaker only if it is name-like.
     return start + kept[0].start(), start + kept[-1].end()
+
+
+def _of_phrase(table: _Table, word: str, link: str) -> bool:
+    """`word link` opens an "of" phrase that is part of the speaker: after a partitive ("uno de los
+    vigilantes", "l'un des émissaires") or an office ("el portavoz del Gobierno"), the "of" word does not end
+    the phrase as other prepositions do."""
+    return normalize(link) in table.of_words and (
+        normalize(word) in table.partitives or normalize(word).startswith(table.roles))
 
 
 def _appositive_subject(doc: _Text, table: _Table, position: int, floor: int) -> tuple[int, int]:
@@ -419,7 +479,8 @@ def _right_phrase(doc: _Text, table: _Table, position: int) -> tuple[int, int]:
         words.pop(0)
     kept: list[re.Match[str]] = []
     for word in words:
-        if normalize(word.group()) in table.stops or table.cue.fullmatch(word.group()):
+        if table.cue.fullmatch(word.group()) or (normalize(word.group()) in table.stops and not (
+                kept and _of_phrase(table, kept[-1].group(), word.group()))):
             break
         if len(kept) >= MAX_SPEAKER_WORDS:
             break
@@ -430,7 +491,8 @@ def _right_phrase(doc: _Text, table: _Table, position: int) -> tuple[int, int]:
 
 
 def _sentence_subject(doc: _Text, table: _Table, cue: _Cue, mentions: Sequence[Span]) -> tuple[int, int]:
-    """The first mention or the capitalised first word of the cue's sentence, when it starts the sentence."""
+    """The first mention or the capitalised first word of the cue's sentence, when it starts the sentence;
+    after a determiner, its noun phrase when that names an office ("Le porte-parole du ministère")."""
     sentence = doc.sentence_start(cue.start)
     first = WORD_SPAN.search(doc.text, sentence, cue.start)
     if first is None or doc.text[sentence : first.start()].strip():
@@ -438,7 +500,13 @@ def _sentence_subject(doc: _Text, table: _Table, cue: _Cue, mentions: Sequence[S
     starting = [m for m in mentions if m.start == first.start() and m.end <= cue.start]
     if starting:
         return first.start(), max(m.end for m in starting)
-    if first.group()[:1].isupper() and normalize(first.group()) not in table.stops:
+    if first.group().lower() in table.determiners:
+        phrase = _right_phrase(doc, table, first.end())
+        if phrase[1] > phrase[0] and phrase[1] <= cue.start and any(
+                normalize(w).startswith(table.roles) for w in WORD_SPAN.findall(doc.text, *phrase)):
+            return first.start(), phrase[1]
+        return cue.start, cue.start
+    if first.group()[:1].isupper() and normalize(first.group()) not in table.function:
         return first.start(), first.end()
     return cue.start, cue.start
 
@@ -446,7 +514,11 @@ def _sentence_subject(doc: _Text, table: _Table, cue: _Cue, mentions: Sequence[S
 def _cue_speaker(doc: _Text, table: _Table, cue: _Cue, floor: int, mentions: Sequence[Span]) -> tuple[int, int]:
     """Where the speaker of a cue is written; an empty span at the cue means implicit (pro-drop)."""
     if cue.kind == "according":
-        return _right_phrase(doc, table, cue.end)
+        speaker = _right_phrase(doc, table, cue.end)
+        verb = table.cue.match(doc.text, cue.end + len(doc.text[cue.end:]) - len(doc.text[cue.end:].lstrip()))
+        if speaker[1] <= speaker[0] and verb is not None:
+            return _right_phrase(doc, table, verb.end())  # "según anunció un portavoz": after its verb
+        return speaker
     if cue.kind == "participle":
         sentence = doc.sentence_start(cue.start)
         if not doc.text[:cue.start].rstrip().endswith(","):
@@ -477,12 +549,20 @@ def _cue_speaker(doc: _Text, table: _Table, cue: _Cue, floor: int, mentions: Seq
     right = _right_phrase(doc, table, cue.end)
     order = [right, left] if table.verb_first else [left, right]
     for span in order:
-        if span[1] > span[0]:
+        if span[1] > span[0] and not _introduces(doc, table, span):
             return span
     if not table.pro_drop and re.search(r"\w", doc.text[doc.sentence_start(cue.start) : cue.start]):
         # "The emperor smiled and said: “…”": a coordinated verb shares the sentence's subject
         return _sentence_subject(doc, table, cue, mentions)
     return cue.start, cue.start
+
+
+def _introduces(doc: _Text, table: _Table, span: tuple[int, int]) -> bool:
+    """The phrase next to a cue is only function words ("según anunció ...", "como dijo ...", "aunque
+    asegura ..."), which introduce the clause and name no speaker; a pronoun does name one."""
+    words = WORD_SPAN.findall(doc.text, *span)
+    pronoun = len(words) == 1 and words[0].lower() in table.pronouns | table.plural_pronouns
+    return not pronoun and _only_function_words(words, table.function, table.function_words.connectives)
 
 
 # --- frames --------------------------------------------------------------------------------------------
@@ -498,8 +578,9 @@ def _direct_frames(doc: _Text, table: _Table, cues: list[_Cue], mentions: Sequen
     previous_close = 0
     for q_start, q_end in doc.quotes:
         content = _trim(doc.text, q_start, q_end)
-        if content[1] <= content[0] or not any(ch.isalpha() for ch in doc.text[q_start:q_end]):
-            previous_close = q_end + 1
+        if content[1] <= content[0] or not any(ch.isalpha() for ch in doc.text[q_start:q_end]) or any(
+                m.start <= content[0] and content[1] <= m.end for m in mentions):
+            previous_close = q_end + 1  # no words, or a name in quotation marks (La chaîne «Al Arabiya»)
             continue
         open_mark = q_start - 1
         left_floor = max(doc.sentence_start(open_mark), previous_close, doc.paragraph_start(open_mark))
@@ -579,7 +660,7 @@ def _right_frame(doc: _Text, table: _Table, cues: list[_Cue], cue_starts: list[i
     if source[1] <= source[0] and not table.pro_drop:
         return None  # "the hacker known as “Guccifer,” stated": the quote is inside the speaker's phrase
     lead = doc.text[after : source[0] if source[1] <= cue.start and source[1] > source[0] else cue.start]
-    if WORD_SPAN.search(lead):
+    if any(w.lower() not in table.object_words for w in WORD_SPAN.findall(lead)):  # "”, nos dice una mujer"
         return None  # the quote is part of a longer clause ("“Boots on the ground” would be appropriate, X said")
     return _Frame(cue, source, content, True)
 
@@ -724,9 +805,11 @@ def _speaker_of(doc: _Text, table: _Table, source: tuple[int, int], position: in
         antecedent = _antecedent(position, role, spoken, persons, doc, table.roles)
         if antecedent is not None:
             return antecedent
-        return _Speaker(position, phrase, None, False, context)  # unresolved: "he", or no name at all
-    if words and words[0] in table.plural_pronouns and len(words) == 1:
-        return _Speaker(position, phrase, None, False, context)
+        # Unresolved: a role stays as written ("the foreign minister"), a bare pronoun names no one.
+        return _Speaker(position, phrase if role is not None else "", None, False, context)
+    if _only_function_words(words, table.function | table.pronouns | table.plural_pronouns,
+                            table.function_words.connectives):
+        return _Speaker(position, "", None, False, context)  # "they", "on", "Le", "je vous": no one named
     capitalised = any(w[:1].isupper() for w in WORD_SPAN.findall(phrase))
     uncased = not any(ch.isupper() or ch.islower() for ch in phrase)  # Arabic script has no capitals
     indefinite = bool(words) and (words[0] in table.determiners or words[0] in _INDEFINITE)

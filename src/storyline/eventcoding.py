@@ -21,9 +21,10 @@ from functools import cache, lru_cache
 from importlib import resources
 from itertools import pairwise
 
-from storyline.attribution import Span, attribute, recognised_spans
+from storyline.attribution import Span, attribute, function_words, recognised_spans
+from storyline.attribution import supported_languages as speech_languages
 from storyline.model import Action, Article, Entity, Mention, Quote
-from storyline.names import skeleton
+from storyline.names import spelling
 from storyline.normalize import WORD_SPAN, normalize
 from storyline.timeexpr import TimeExpression, time_expressions
 
@@ -347,7 +348,10 @@ def code(text: str, lang: str, mentions: Sequence[Span] | None = None) -> list[C
     spans = recognised_spans(text, lang) if mentions is None else mentions
     found: list[Coded] = []
     cues = [m.start() for m in table.cue.finditer(text)]
+    connectives = function_words(lang).connective_spans(text)
     for match in table.cue.finditer(text):
+        if any(a <= match.start() < b for a, b in connectives):
+            continue  # "Sin embargo" (however) is no sanction, "en effet" no action
         group = next(name for name, value in match.groupdict().items() if value is not None)
         klass = table.classes[int(group[1:])]
         preceding = text[max(0, match.start() - NEGATION_WINDOW) : match.start()]
@@ -398,7 +402,7 @@ def code(text: str, lang: str, mentions: Sequence[Span] | None = None) -> list[C
             if not _names_actor(text, table, actor, spans):
                 actor = _nearest_group(text, table, match.start()) or actor
         following = next((c for c in cues if c > match.start()), len(text))
-        actor = _clip(text, actor, following)
+        actor = _named(text, lang, _clip(text, actor, following), spans)
         actor_text = text[actor[0] : actor[1]] or None
         target_text = text[target[0] : target[1]] or None
         found.append(Coded(
@@ -459,6 +463,22 @@ def _group_after(text: str, table: _Table, position: int) -> tuple[int, int] | N
     return group.span() if group else None
 
 
+def _named(text: str, lang: str, span: tuple[int, int], mentions: Sequence[Span]) -> tuple[int, int]:
+    """An actor phrase that names someone: a bare singular pronoun ("Elle a dénoncé") becomes the last person
+    named before it in its paragraph; other pronouns and function words alone ("Además", "Ils", "cette") name
+    no one, so the actor is left empty."""
+    words = WORD_SPAN.findall(text, *span)
+    table = function_words(lang)
+    if not words or not table.names_no_one(words):
+        return span
+    if len(words) == 1 and words[0].lower() in table.pronouns:
+        paragraph = text.rfind("\n", 0, span[0]) + 1
+        people = [m for m in mentions if m.type == "PER" and paragraph <= m.start and m.end <= span[0]]
+        if people:
+            return people[-1].start, people[-1].end
+    return span[0], span[0]
+
+
 def _clip(text: str, span: tuple[int, int], limit: int) -> tuple[int, int]:
     """A phrase cut before the next action cue ("la protesta de los trabajadores | paralizó el puerto")."""
     if not span[0] < limit < span[1]:
@@ -509,41 +529,68 @@ _SENTENCE_END = re.compile(r"[.!?؟]\s|\n")
 
 def statements(articles: Sequence[Article], entities: Sequence[Entity],
                mentions: Sequence[Mention]) -> tuple[list[Quote], list[Action]]:
-    """Quotes and actions of every original article (syndicated copies would repeat them), with speakers,
-    actors and targets as the batch's entity ids and action dates from the text or the publication date.
-    An action is kept only when its actor is an entity or a group that can act ("the protesters").
+    """Quotes (in every language with a speech-verb table) and actions (with an action-verb table) of every
+    original article (syndicated copies would repeat them), with speakers, actors and targets as the batch's
+    entity ids and action dates from the text or the publication date. An action is kept only when its actor
+    is an entity or a group that can act ("the protesters").
 
-    Entities are matched by span overlap with the batch's mentions, else by the consonant skeleton of the
-    name (the recogniser may miss a speaker that resolution learned elsewhere in the batch).
+    Entities are matched by span overlap with the batch's mentions, else by a name spelled as one of an
+    entity's variants (the recogniser may miss a speaker that resolution learned elsewhere in the batch).
     """
     by_article: dict[str, list[Mention]] = defaultdict(list)
     for mention in mentions:
         by_article[mention.article].append(mention)
-    keys: dict[str, str] = {}
-    for entity in entities:
-        for name in [entity.name, *entity.variants]:
-            keys.setdefault(skeleton(name), entity.id)
+    names = _names_by_spelling(entities)
+    speech = set(speech_languages())
     quotes: list[Quote] = []
     found: list[Action] = []
     for article in articles:
-        if article.duplicate_of is not None or article.lang not in _raw() or not article.text:
-            continue
         lang = article.lang
+        if article.duplicate_of is not None or not article.text or lang is None or (
+                lang not in speech and lang not in _raw()):
+            continue
         spans = _text_spans(article, by_article[article.id])
-        for a in attribute(article.text, lang, spans):
-            speaker = a.speaker or (keys.get(skeleton(a.speaker_name)) if a.speaker_name else None)
-            quotes.append(Quote(article.id, speaker, a.speaker_name, a.text, a.cue, a.direct, a.start, a.end))
+        if lang in speech:
+            for a in attribute(article.text, lang, spans):
+                speaker = a.speaker or _entity_named(a.speaker_name, lang, names)
+                quotes.append(Quote(article.id, speaker, a.speaker_name, a.text, a.cue, a.direct, a.start, a.end))
+        if lang not in _raw():
+            continue
         expressions = time_expressions(article.text, lang, article.published)
         published = article.published.date().isoformat() if article.published else None
         table = _table(lang)
         for c in code(article.text, lang, spans):
-            actor = c.actor or (keys.get(skeleton(c.actor_text)) if c.actor_text else None)
+            actor = c.actor or _entity_named(c.actor_text, lang, names)
             if actor is None and not (c.actor_text and table.actors and table.actors.search(c.actor_text)):
                 continue  # no entity and no group acts ("According ... discussed"): nothing to tell a reader
-            target = c.target or (keys.get(skeleton(c.target_text)) if c.target_text else None)
+            target = c.target or _entity_named(c.target_text, lang, names)
             found.append(Action(article.id, actor, c.actor_text, c.verb, c.code, target, c.target_text,
                                 _sentence_date(article.text, c.verb_start, expressions) or published))
     return quotes, found
+
+
+def _spelled(name: str) -> str:
+    return " ".join(spelling(word) for word in name.split())
+
+
+def _names_by_spelling(entities: Sequence[Entity]) -> dict[str, str]:
+    """Spelling (names.spelling, word by word) of every entity name and variant -> the entity, for the
+    spellings that only one entity has."""
+    owners: dict[str, set[str]] = defaultdict(set)
+    for entity in entities:
+        for name in [entity.name, *entity.variants]:
+            owners[_spelled(name)].add(entity.id)
+    return {key: next(iter(ids)) for key, ids in owners.items() if len(ids) == 1}
+
+
+def _entity_named(phrase: str | None, lang: str, names: dict[str, str]) -> str | None:
+    """The entity a speaker, actor or target phrase names when no mention overlaps it: a capitalised phrase
+    spelled as one entity's name ("Naciones Unidas"); function words name no one ("La", "Sin")."""
+    if not phrase or not any(ch.isupper() for ch in phrase):
+        return None
+    if function_words(lang).names_no_one(WORD_SPAN.findall(phrase)):
+        return None
+    return names.get(_spelled(phrase))
 
 
 def _text_spans(article: Article, mentions: Sequence[Mention]) -> list[Span]:

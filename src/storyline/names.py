@@ -6,6 +6,11 @@ and article, and merge consonants that transliterations swap (v/w/f, p/b, q/k/c,
 gh/g/j, kh/h: Russian writes Latin h as х, Хади = Hadi). Lavrov, Лавров, لافروف and Lawrow all become
 "lfrf". No library builds such a key (phonetic
 algorithms like metaphone are English-only), hence this module.
+
+The skeleton finds candidates; it is too coarse to decide alone (Sanaa, Sinai, Seine and Suzanne share
+"sn"). `spelling` is the finer key that decides: the romanised name with its vowels, with only the
+conventions by which languages write one sound folded (sh/ch/sch, w/v, y/j/i, ou/u, doubled letters), so
+Assad, el-Assad and Асад meet while Sanaa and Sinai stay apart.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from importlib import resources
 
 from anyascii import anyascii
 from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from storyline.normalize import normalize
 
@@ -42,6 +48,31 @@ def skeleton(name: str) -> str:
         text = text.replace(digraph, single)
     text = _VOWELS.sub("", text.translate(_MERGE))
     return _DOUBLE.sub(r"\1", text)
+
+
+# Spellings of one sound across Latin-script conventions and romanisations, folded in this order (longest
+# first, so "tsch" is not read as "t" + "sch"): German tsch/sch/w/j, French ch/dj/ou, Polish cz/sz,
+# English sh/kh/gh/ph/th, anyascii's zh/dzh for Cyrillic ж/дж.
+_SPELLING_FOLDS = (("tsch", "sh"), ("dzh", "i"), ("tch", "sh"), ("sch", "sh"), ("ch", "sh"), ("cz", "sh"),
+                   ("sz", "sh"), ("zh", "i"), ("dj", "i"), ("kh", "h"), ("gh", "g"), ("ph", "f"), ("th", "t"),
+                   ("ck", "k"), ("ou", "u"), ("w", "v"), ("y", "i"), ("j", "i"), ("q", "k"), ("z", "s"))
+_NOT_SPELLING = re.compile(r"[^a-z0-9]")
+
+
+def spelling(word: str) -> str:
+    """A name word's rendering with the conventions of languages and romanisations folded (see module doc):
+    'el-Assad', 'Assad' and 'Асад' -> 'asad'; 'Lawrow' and 'Lavrov' -> 'lavrov'; 'Sinaí' -> 'sinai'."""
+    text = _LATIN_ARTICLE.sub("", anyascii(normalize(word)).lower())
+    text = _NOT_SPELLING.sub("", text)
+    for written, folded in _SPELLING_FOLDS:
+        text = text.replace(written, folded)
+    return _DOUBLE.sub(r"\1", text)
+
+
+def spelling_similarity(a: str, b: str) -> float:
+    """0..1 agreement of two spellings: one minus the edit distance over the longer length, so one letter
+    in a short name weighs more ('asad' / 'sad' 0.75, 'trump' / 'tramp' 0.8)."""
+    return float(Levenshtein.normalized_similarity(a, b))
 
 
 def romanise(name: str) -> str:

@@ -1,45 +1,29 @@
-"""Entities: recognise people, organisations and places, and give each one id across spellings and scripts.
+"""Spotting: find the mentions of people, organisations and places in one text.
 
-There is no trained NER model that works offline for most of storyline's languages, so recognition is a
-short cascade, every step driven by per-language data tables (data/name_words.json, organisations.json):
+There is no trained NER model that works offline for most of storyline's languages, so spotting is a short
+cascade, every step driven by per-language data tables (data/name_words.json, organisations.json):
 
 1. gazetteers in any script: CLDR country names (babel) in many locales and a multilingual alias table of
-   organisations and groupings ("Quartet" / "الرباعية" / "Квартет"); Slavic case endings are tolerated;
+   organisations, groupings and news media ("Quartet" / "الرباعية" / "Квартет"); Slavic case endings are
+   tolerated;
 2. capitalised runs in Latin and Cyrillic, split at gazetteer matches, with leading titles and
    sentence-initial function words removed ("Foreign Minister Sergey Lavrov" -> "Sergey Lavrov");
-3. role patterns for Arabic, which has no capitals ("وزير الخارجية الروسي سيرغي لافروف");
-4. names learned from the batch: a person found anywhere is found by its consonant skeleton in every other
-   article, in any script, so an Arabic article gets the people its English neighbours name.
+3. role patterns for Arabic, which has no capitals ("وزير الخارجية الروسي سيرغي لافروف").
 
-Resolution (`resolve`) then gives every mention one entity id: gazetteer matches by their canonical name;
-names by a key that ignores spelling variants but keeps distinct people apart (Lavrov is not Lavrova in
-English, while Russian "Лаврова" is Lavrov's genitive); a surname alone joins the full name it abbreviates in
-the same article or, when unambiguous, in the batch; Arabic names join Latin ones through the skeleton and the
-learned transliteration model of `storyline.names`.
+Each mention comes out as a `_Span` with a type guess; gazetteer matches already carry their entity key,
+the others are keyed by `storyline.recognition.resolution`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from anyascii import anyascii
-
-from storyline.model import Article, Entity, Mention
-from storyline.names import (
-    latin_key,
-    learned_romanisation,
-    name_similarity,
-    romanise,
-    skeleton,
-    translit_logprob,
-)
 from storyline.normalize import ARABIC, CYRILLIC, WORD_SPAN, normalize, strip_accents
 
 # Locales whose CLDR territory names feed the place gazetteer: the six product languages and the Slavic
@@ -57,25 +41,7 @@ NOUN_CAPITALISING = frozenset({"de", "lb"})
 NOUN_ZIPF = 4.0
 NOUN_GAP = 2.4
 NOUN_REFERENCE_LANGUAGES = ("en", "fr", "es", "it", "nl")
-# Languages whose women's surnames add an accented -ová to the man's (Bibi -> Bibiová, May -> Mayová, in
-# every case form); the accent tells them from a Russian genitive ("Lavrova" of Lavrov).
-FEMININE_OVA = frozenset({"cs", "sk"})
-# Skeleton length a possessive (-ov/-ův, "Trumpovu") must keep after its "v" to join a surname: "trmp" yes,
-# "m" (Mayov) no, a one- or two-consonant key matches too many names.
-MIN_POSSESSIVE_KEY = 3
-# Skeleton keys shorter than this are too unspecific to find a learned name in text without capitals
-# ("mr" would match half of Arabic words).
-MIN_LEARNED_FULL_KEY = 4
-MIN_LEARNED_SURNAME_KEY = 4
-# A learned Arabic name must also be a likely transliteration of the Latin one: mean log-probability per
-# Arabic letter under the learned model. Measured: لافروف/Lavrov -0.32, سافرونكوف/Safronkov -0.44, رياض
-# المالكي/Riad al-Maliki -0.78, هادي عمرو/Hadi Amr -1.89 (native Arabic names fit the mostly foreign ANETAC
-# names worse); unrelated words score below -6 (الخارجية/Lavrov -6.97). -2.5 sits between.
-MIN_TRANSLIT_PER_LETTER = -2.5
 MAX_NGRAM = 4
-# An all-capital word joins a surname only with a skeleton key this long: "CPA" (kb) would join Kocabey,
-# "ПУТИН" (btn) is Putin in a headline.
-MIN_CAPITALS_KEY = 3
 # Inflected gazetteer look-up (_inflected): words agree on at least this many first letters, a listed word may
 # lose this many final letters and the text's word add this many. Set by hand on BSNLP dev (Polish, Czech,
 # Slovene and Ukrainian case forms of the UK, the EU and its bodies): linking pairwise F1 0.744 -> 0.807.
@@ -103,6 +69,10 @@ TITLE_CASE_ZIPF = 3.5
 MIN_COMPOUND_TITLE = 5
 # Longest all-capital word split off the front of a run as an acronym ("МИД", "NATO", "OSCE").
 MAX_ACRONYM = 5
+# wordfreq Zipf frequency from which a word written in capitals is a common word of a heading ("QUE" 7.5,
+# "TUTTI" 6.2, "QUI" 6.9) rather than an acronym; news acronyms are rarer as words ("PP" 5.0, "UE" 4.4, "CIA"
+# 4.2 in Spanish).
+CAPITALS_WORD_ZIPF = 5.5
 # Capitalised runs longer than this are titles of things, not people ("Juan Carlos de Borbón" is the limit).
 MAX_PERSON_WORDS = 4
 # Stems shorter than this are not looked up with their ending removed ("Ира" is not "Ирак").
@@ -117,15 +87,6 @@ SENTENCE_START_ZIPF = 3.0
 # only words of at least this wordfreq Zipf frequency, so rare names that are also rare nouns survive. On
 # BSNLP dev relaxed F1: rule off 0.803, Zipf 0 -> 0.810, 3.5 -> 0.810 (3.0 kept, as for sentence starts).
 LOWER_WORD_ZIPF = 3.0
-# Blocking width of match_names: candidates re-ranked by the learned model per Arabic query. 200 gives
-# ANETAC held-out blocking recall 0.977 (50: 0.949) at about 100 queries/s.
-MATCH_BLOCK = 200
-# Weight of skeleton/spelling similarity next to the learned model for Arabic queries: small, so it only
-# reorders near-ties of the model (the ANETAC bench ranks by the model alone); fixes Hadi Amr / Hadi Amri.
-ARABIC_TIE_WEIGHT = 0.05
-# Weight of the skeleton ratio against the romanised-spelling ratio for same-script and Cyrillic/Latin
-# pairs; 0.6 gave 17/19 strict top-1 on the OFFLINE.md hard-distractor test (the two misses exact ties).
-SKELETON_WEIGHT = 0.6
 
 # Upper-case letters of the Latin and Cyrillic blocks (Latin Extended mixes cases, so they are listed).
 _UPPER = "".join(sorted({c for c in map(chr, range(0x41, 0x530)) if c.isupper() and c.isalpha()})).replace(
@@ -150,15 +111,10 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?؟:…\"”“»]\s*|\n\s*|[-–—]\s+)
 _POSSESSIVE = re.compile(r"(\w+)['’]s")
 _LEFTOVER = re.compile(r"(?:['’]s\b|\W)*")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3]+")
-_VOWEL_END = re.compile(r"[aeiouy]$")
-# Case endings of Slavic names, longest first: removed from each word of an inflecting language's name key.
-_SLAVIC_ENDINGS = tuple(sorted(
-    ("ovi", "evi", "em", "om", "ou", "ym", "im", "ego", "ogo", "emu", "omu", "ej", "oj", "iem", "ach", "ami",
-     "a", "u", "e", "i", "y", "ie", "ia", "iu", "yu", "ya", "ye"),
-    key=len, reverse=True,
-))
 # The Arabic article written as a word of its own in a Latin or Cyrillic name ("Karim Al Haddad").
 _ARTICLE_TOKENS = frozenset({"al", "el", "аль", "эль"})
+# The Arabic article joined to a name word by a hyphen ("al-Assad", "el-Sisi", "ash-Shara").
+_JOINED_ARTICLE = re.compile(r"^(?:[AaEe]l|[Aa][dnrstz]|[Aa]sh|[Аа]ль|[Ээ]ль)-(?=\w)")
 # Languages not written in the Latin script (Serbian, written in both, is left out).
 _SCRIPT_OF_LANGUAGE = {"ru": "cyrillic", "uk": "cyrillic", "bg": "cyrillic", "be": "cyrillic", "mk": "cyrillic",
                        "ar": "arabic", "fa": "arabic", "ur": "arabic"}
@@ -682,10 +638,11 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
     matches = list(_CAPITALISED.finditer(text))
     headings = _title_case_lines(text, lang)
     # Words capitalised inside a multi-word run or mid-sentence are names even where a sentence starts with
-    # them ("Gómez habló", after "Pedro Gómez").
+    # them ("Gómez habló", after "Pedro Gómez"; "Assad dijo", after "Bashar al-Assad").
     names = frozenset(
-        w for m in matches if not _inside(m.start(), headings)
+        n for m in matches if not _inside(m.start(), headings)
         for w in m.group().split()[1 if _starts_sentence(text, m.start()) else 0:]
+        for n in {w, _JOINED_ARTICLE.sub("", w)}
     )
     for match in matches:
         pieces = [p for piece in _cut(match.start(), match.end(), taken) for p in _by_script(text, *piece)]
@@ -845,7 +802,7 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     if len(tokens) == 1 and not titled and sentence_start and (surface in words.function or (
         (_common_word(surface, lang) or surface.casefold() in lower
          or (lang in INFLECTING and surface.casefold().endswith(words.adjective_endings)))
-        and (surface not in names or _adjective_in_lower(surface, lang, words, lower))
+        and (_JOINED_ARTICLE.sub("", surface) not in names or _adjective_in_lower(surface, lang, words, lower))
         and not acronym and (place is None or (
             not exact and not place.lowercase and _adjectival(surface, lower)))
     )):
@@ -856,6 +813,9 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
         return None  # a common word the batch also writes in lower case, capitalised in a heading or a title
     if len(tokens) == 1 and not titled and _common_noun(surface, lang) and _lookup(surface) is None:
         return None  # a German common noun
+    if len(tokens) == 1 and surface.isupper() and not titled and _zipf(surface, lang) >= CAPITALS_WORD_ZIPF and (
+            _lookup(surface) is None):
+        return None  # "QUE", "TUTTI": an ordinary word of a heading in capitals, no acronym
     if len(tokens) == 1 and surface in words.generic_heads:
         return None  # "the (Foreign) Ministry": which one the context says, the name does not
     # Only names that passed the filters above are compared with inflected gazetteer forms ("Wielkiej
@@ -866,7 +826,9 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     known = known or (_inflected(normalize(surface)) if lang in INFLECTING else None)
     if known is not None:
         return _Span(start, end, surface, known.type, "g:" + known.canonical, strong=True)
-    named = [t for i, t in enumerate(tokens) if not _particle(tokens, i, lang)]
+    # Particles and a free-standing Arabic article are no names of their own: "Al Jazeera" is one name word,
+    # too few for a person.
+    named = [t for i, t in enumerate(tokens) if not _particle(tokens, i, lang) and t.casefold() not in _ARTICLE_TOKENS]
     if tokens[-1] in words.misc_heads:
         kind = "MISC"  # "Six-Day War", "Abraham Accords"
     elif any(t in words.org_heads for t in tokens) or (surface.isupper() and len(surface) <= 6):
@@ -945,347 +907,3 @@ def _role_spans(text: str, lang: str | None) -> list[_Span]:
             spans.append(_Span(start, end, text[start:end], "PER", "", strong=True))
         index = max(cursor, index + 1)
     return spans
-
-
-# ---------------------------------------------------------------- resolution
-
-
-def _token_key(token: str, lang: str | None) -> str:
-    """Key of one name word: its skeleton, plus whether it ends in a vowel (Lavrov/Lavrova, Amr/Amri) in
-    languages that do not inflect names; inflecting languages drop the case ending instead."""
-    form = normalize(token)
-    if lang in FEMININE_OVA:
-        form = re.sub(r"(?<=\w\w)(?:ová|ové|ovou|ovej|ovú)$", "", form)  # "Bibiová", "Mayové" -> Bibi, May
-    roman = re.sub(r"[^a-z-]", "", anyascii(form).lower())
-    if lang in INFLECTING:
-        for ending in _SLAVIC_ENDINGS:
-            if roman.endswith(ending) and len(roman.rsplit("-", 1)[-1]) - len(ending) >= 3:
-                roman = roman[: -len(ending)]
-                break
-        return skeleton(roman) or roman
-    if ARABIC.search(token):
-        return skeleton(token)
-    return (skeleton(token) or roman) + ("~" if _VOWEL_END.search(roman) else "")
-
-
-def _loose(key: str) -> str:
-    """The key without vowel-ending marks: what an inflected or Arabic form can be compared on."""
-    return key.replace("~", "")
-
-
-def _name_tokens(surface: str) -> list[str]:
-    parts = re.split(r"[\s]+", surface.strip())
-    return [p for p in parts if p]
-
-
-def _name_key(surface: str, lang: str | None) -> str:
-    """The key of a name: its words' keys, without a free-standing Arabic article ("Karim Al Haddad" has the
-    key of "Karim al-Haddad", whose skeleton drops the joined one; "Al Haddad" is then a surname)."""
-    tokens = _name_tokens(surface)
-    kept = [t for i, t in enumerate(tokens) if i == len(tokens) - 1 or t.casefold() not in _ARTICLE_TOKENS]
-    return " ".join(k for k in (_token_key(t, lang) for t in kept) if k)
-
-
-@dataclass(slots=True)
-class _Doc:
-    id: str
-    text: str
-    lang: str | None
-    spans: list[_Span]
-
-
-def _analyse(docs: list[_Doc]) -> None:
-    """Recognise and resolve a batch in place: every span gets its entity key."""
-    lower = _lower_words(doc.text for doc in docs)
-    for doc in docs:
-        doc.spans = recognise(doc.text, doc.lang, lower)
-    # Keys of names: full names first, so surnames can join them.
-    full: dict[str, Counter[str]] = defaultdict(Counter)  # loose key -> strict keys seen
-    for doc in docs:
-        for span in doc.spans:
-            if not span.key:
-                span.key = "n:" + _name_key(span.text, _lang_of(span.text, doc.lang))
-                if span.type == "PER" and len(_name_tokens(span.text)) >= 2:
-                    full[_loose(span.key)][span.key] += 1
-    _learn_in_arabic(docs, full)
-    _join_double_surnames(docs)
-    surnames = _surname_index(docs)
-    for doc in docs:
-        local: dict[str, str] = {}  # surname -> full name, in this article
-        for span in doc.spans:
-            if span.key.startswith("n:") and len(_name_tokens(span.text)) >= 2 and span.type == "PER":
-                local.setdefault(_loose(span.key.split()[-1]).removeprefix("n:"), span.key)
-        for span in doc.spans:
-            if not span.key.startswith("n:") or " " in span.key or (
-                    span.text.isupper() and len(_loose(span.key[2:])) < MIN_CAPITALS_KEY):
-                continue  # "CPA" is no surname
-            own = span.key[2:]
-            loose = _loose(own)
-            target = local.get(loose) if (loose == own or own + "~" not in local) else None
-            if target is None and _possessive(own, doc.lang):
-                target = local.get(own[:-1])
-            if target is not None and _same_ending(own, target.split()[-1], doc.lang):
-                span.key, span.type = target, "PER"
-                continue
-            candidates = surnames.get(own) or (surnames.get(loose) if doc.lang in INFLECTING else None)
-            if candidates is None and _possessive(own, doc.lang):
-                candidates = surnames.get(own[:-1])
-            if candidates is not None and len(candidates) == 1:
-                span.key, span.type = next(iter(candidates)), "PER"
-    _merge_inflected(docs)
-
-
-def _join_double_surnames(docs: list[_Doc]) -> None:
-    """A two-word name that an article also writes as the last two words of a longer person's name is that
-    person's double surname ("Zammit Pace" of "Roderick Zammit Pace"), in every article of the batch, so the
-    name keeps one entity; a two-word name that ends several longer names stays as it is."""
-    joins: dict[str, set[str]] = defaultdict(set)
-    for doc in docs:
-        longer = {_loose(" ".join(s.key.split()[-2:])): s.key for s in doc.spans
-                  if s.type == "PER" and s.key.startswith("n:") and s.key.count(" ") >= 2}
-        for span in doc.spans:
-            if span.key.startswith("n:") and span.key.count(" ") == 1:
-                target = longer.get(_loose(span.key[2:]))
-                if target is not None:
-                    joins[span.key].add(target)
-    for doc in docs:
-        for span in doc.spans:
-            if len(joins.get(span.key, ())) == 1:
-                span.key, span.type = next(iter(joins[span.key])), "PER"
-
-
-def _possessive(key: str, lang: str | None) -> bool:
-    """The key may be a possessive adjective of a surname ("Trumpovu", "Obamův": skeleton + "f" from -ov/-ův),
-    tried only when the key itself names no one."""
-    return lang in INFLECTING and key.endswith("f") and len(key) > MIN_POSSESSIVE_KEY
-
-
-def _same_ending(own: str, target_last: str, lang: str | None) -> bool:
-    """A surname joins a full name unless only one of them ends in a vowel (in non-inflecting languages)."""
-    target_last = target_last.removeprefix("n:")
-    if lang in INFLECTING or "~" not in own + target_last:
-        return True
-    return own.endswith("~") == target_last.endswith("~")
-
-
-def _lang_of(surface: str, lang: str | None) -> str | None:
-    """Latin names quoted in a Cyrillic-language article keep their spelling rules; Arabic has its own."""
-    if ARABIC.search(surface):
-        return "ar"
-    if lang in INFLECTING and not CYRILLIC.search(surface) and lang in {"ru", "uk", "bg"}:
-        return "en"
-    return lang
-
-
-def _surname_index(docs: list[_Doc]) -> dict[str, set[str]]:
-    """Last-word key -> the full-name keys (persons) it can abbreviate, over the batch."""
-    index: dict[str, set[str]] = defaultdict(set)
-    for doc in docs:
-        for span in doc.spans:
-            if span.type == "PER" and span.key.startswith("n:") and " " in span.key:
-                last = span.key.split()[-1]
-                index[last].add(span.key)
-                index[_loose(last)].add(span.key)
-    return index
-
-
-def _learn_in_arabic(docs: list[_Doc], full: dict[str, Counter[str]]) -> None:
-    """Find the batch's persons in Arabic articles by skeleton, checked by the transliteration model."""
-    arabic_docs = [d for d in docs if ARABIC.search(d.text)]
-    if not arabic_docs:
-        return
-    names: dict[str, str] = {}  # skeleton of the whole name -> a Latin/Cyrillic surface
-    surnames: dict[str, set[str]] = defaultdict(set)
-    keys: dict[str, str] = {}
-    for doc in docs:
-        for span in doc.spans:
-            if span.type != "PER" or not span.key.startswith("n:"):
-                continue
-            tokens = _name_tokens(span.text)
-            whole = skeleton(span.text)
-            if len(tokens) >= 2 and len(whole) >= MIN_LEARNED_FULL_KEY:
-                names.setdefault(whole, span.text)
-                keys.setdefault(whole, span.key)
-            last = skeleton(tokens[-1])
-            if len(last) >= MIN_LEARNED_SURNAME_KEY:
-                surnames[last].add(_canonical_key(span.key, full))
-                keys.setdefault("s:" + last, span.key if len(tokens) >= 2 else keys.get("s:" + last, span.key))
-                names.setdefault("s:" + last, tokens[-1])
-    for doc in arabic_docs:
-        taken = [(s.start, s.end) for s in doc.spans]
-        words = list(_ARABIC_WORD.finditer(doc.text))
-        index = 0
-        while index < len(words):
-            for size in (3, 2, 1):
-                if index + size > len(words):
-                    continue
-                start, end = words[index].start(), words[index + size - 1].end()
-                surface = doc.text[start:end]
-                key = skeleton(surface)
-                lookup = key if size > 1 else "s:" + key
-                if lookup not in names or (size == 1 and len(surnames.get(key, ())) != 1):
-                    continue
-                if not _plausible(surface, names[lookup]):
-                    continue
-                span = _Span(start, end, surface, "PER", keys[lookup], strong=False)
-                if not _overlaps(span, taken):
-                    doc.spans.append(span)
-                    taken.append((start, end))
-                index += size
-                break
-            else:
-                index += 1
-        doc.spans.sort(key=lambda s: s.start)
-    # Arabic names from role patterns join a Latin person with the same skeleton.
-    for doc in arabic_docs:
-        for span in doc.spans:
-            if span.type == "PER" and span.key.startswith("n:") and ARABIC.search(span.text):
-                whole = skeleton(span.text)
-                if whole in keys and _plausible(span.text, names[whole]):
-                    span.key = keys[whole]
-
-
-def _canonical_key(key: str, full: dict[str, Counter[str]]) -> str:
-    loose = _loose(key)
-    return full[loose].most_common(1)[0][0] if full.get(loose) else key
-
-
-def _plausible(arabic: str, latin: str) -> bool:
-    """The learned model finds `latin` a likely spelling of the Arabic `arabic` (mean log-prob per letter)."""
-    if ARABIC.search(latin):
-        return skeleton(arabic) == skeleton(latin)
-    letters = sum(1 for c in arabic if ARABIC.match(c))
-    return letters > 0 and translit_logprob(arabic, latin) / letters >= MIN_TRANSLIT_PER_LETTER
-
-
-def _merge_inflected(docs: list[_Doc]) -> None:
-    """Names that differ only by case endings become one (Trumpa, Трампа -> Trump).
-
-    Within a group of names with the same loose key, the spellings from languages that do not inflect names
-    decide: one such spelling takes the whole group; several (Lavrov and Lavrova in English) stay apart, and
-    inflected forms join the commonest; none (only Slavic texts) makes the loose key itself the id.
-    """
-    plain: dict[str, Counter[str]] = defaultdict(Counter)
-    for doc in docs:
-        if doc.lang not in INFLECTING:
-            for span in doc.spans:
-                if span.key.startswith("n:"):
-                    plain[_loose(span.key)][span.key] += 1
-    for doc in docs:
-        for span in doc.spans:
-            if not span.key.startswith("n:"):
-                continue
-            group = plain.get(_loose(span.key))
-            if not group:
-                span.key = _loose(span.key)
-            elif len(group) == 1 or doc.lang in INFLECTING:
-                span.key = group.most_common(1)[0][0]
-
-
-def resolve(articles: Sequence[Article]) -> tuple[list[Entity], list[Mention]]:
-    """Recognise and resolve the entities of a batch: one `Entity` per real-world thing, its mentions."""
-    docs = [_Doc(a.id, _document(a), a.lang, []) for a in articles]
-    _analyse(docs)
-    return _entities(docs)
-
-
-def entities(text: str, lang: str | None = None) -> list[Mention]:
-    """Entity mentions of one text, each with its entity id (the same id for every spelling in the text).
-
-    `lang` is an ISO 639-1 code; when None it is detected. Mentions carry `article=""`.
-    """
-    if lang is None and text.strip():
-        from storyline.language import detect_language
-
-        lang = detect_language(text)
-    docs = [_Doc("", text, lang, [])]
-    _analyse(docs)
-    return _entities(docs)[1]
-
-
-def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
-    surfaces: dict[str, Counter[str]] = defaultdict(Counter)
-    types: dict[str, Counter[str]] = defaultdict(Counter)
-    for doc in docs:
-        for span in doc.spans:
-            surfaces[span.key][span.text] += 1
-            types[span.key][span.type] += 1
-    found: dict[str, Entity] = {}
-    for key, counts in surfaces.items():
-        if key.startswith("g:"):
-            name = key[2:]
-        else:
-            name = max(counts, key=lambda s: (s.isascii(), len([w for w in s.split() if w.casefold() not in
-                                                                 _ARTICLE_TOKENS]), counts[s], -len(s), s))
-        kind = types[key].most_common(1)[0][0]
-        if kind == "MISC" and types[key]["PER"]:
-            kind = "PER"
-        slug = re.sub(r"[^a-z0-9]+", "-", anyascii(name).lower()).strip("-") or "x"
-        found[key] = Entity(f"ent-{slug}", name, kind, sorted(counts))
-    merged: dict[str, Entity] = {}
-    for key in sorted(found, key=lambda k: (-sum(surfaces[k].values()), k)):
-        entity = found[key]
-        if entity.id in merged and merged[entity.id].type != entity.type:
-            entity.id = f"{entity.id}-{entity.type.lower()}"
-        if entity.id in merged:  # two keys share a slug: the same name, so the same entity
-            merged[entity.id].variants = sorted(set(merged[entity.id].variants) | set(entity.variants))
-        else:
-            merged[entity.id] = entity
-    ids = {key: entity.id for key, entity in found.items()}
-    mentions = [
-        Mention(doc.id, ids[s.key], s.start, s.end, s.text, s.type)
-        for doc in docs for s in sorted(doc.spans, key=lambda s: s.start)
-    ]
-    return sorted(merged.values(), key=lambda e: e.id), mentions
-
-
-def _document(article: Article) -> str:
-    """Headline and body as one text; mention offsets refer to this string."""
-    return f"{article.title}\n\n{article.text}"
-
-
-# ---------------------------------------------------------------- name matching
-
-
-def match_names(queries: list[str], candidates: list[str], k: int = 10) -> list[list[tuple[str, float]]]:
-    """For each query name, the `k` best candidate names in any script, with a 0..1 score, best first.
-
-    Arabic queries against Latin candidates are blocked by a learned romanisation and re-ranked by the
-    learned transliteration model; every other pair is scored by skeleton and spelling similarity.
-    """
-    from rapidfuzz import fuzz, process
-
-    if not candidates:
-        return [[] for _ in queries]
-    latin = [latin_key(c) for c in candidates]
-    roman = [romanise(c) for c in candidates]
-    skeletons = [skeleton(c) for c in candidates]
-    arabic_candidates = [bool(ARABIC.search(c)) for c in candidates]
-    results: list[list[tuple[str, float]]] = []
-    for query in queries:
-        if ARABIC.search(query):
-            block = process.extract(learned_romanisation(query), latin, scorer=fuzz.ratio,
-                                    limit=min(MATCH_BLOCK, len(candidates)))
-            letters = max(1, sum(1 for c in query if ARABIC.match(c)))
-            scored = []
-            for _, _, index in block:
-                if arabic_candidates[index]:
-                    score = name_similarity(query, candidates[index])
-                else:
-                    logprob = translit_logprob(query, candidates[index])
-                    model = math.exp(logprob / letters) if logprob > -math.inf else 0.0
-                    # The spelling similarity breaks the model's ties (Amr / Amri for the silent waw of عمرو).
-                    score = (1 - ARABIC_TIE_WEIGHT) * model + ARABIC_TIE_WEIGHT * name_similarity(
-                        query, candidates[index])
-                scored.append((index, score))
-            for index, flag in enumerate(arabic_candidates):  # Arabic candidates are not in the Latin block
-                if flag and all(index != i for i, _ in scored):
-                    scored.append((index, name_similarity(query, candidates[index])))
-        else:
-            sk = {i: v for _, v, i in process.extract(skeleton(query), skeletons, scorer=fuzz.ratio, limit=None)}
-            ro = {i: v for _, v, i in process.extract(romanise(query), roman, scorer=fuzz.ratio, limit=None)}
-            scored = [(i, (SKELETON_WEIGHT * sk.get(i, 0.0) + (1 - SKELETON_WEIGHT) * ro.get(i, 0.0)) / 100)
-                      for i in range(len(candidates))]
-        scored.sort(key=lambda pair: (-pair[1], pair[0]))
-        results.append([(candidates[i], round(s, 4)) for i, s in scored[:k]])
-    return results
