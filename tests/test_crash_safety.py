@@ -117,13 +117,15 @@ if stage == "extraction":  # on the 3rd article extracted: extract_batch calls i
         return original(*args, **kwargs)
 
     extraction.extract_document = extract_document
-elif stage == "analysis":  # once entities are resolved, as events are clustered
+elif stage == "analysis":  # once entities are resolved, as events are clustered (a full or incremental run)
+    import storyline.increment as increment
     import storyline.pipeline as pipeline
 
     def cluster_all(*args, **kwargs):
         die("while analysing")
 
     pipeline.cluster_all = cluster_all
+    increment.cluster_more = cluster_all
 elif stage == "saving":  # inside save_results' transaction, after its DELETEs and INSERTs, before the commit
     import sqlite3
 

@@ -2,7 +2,7 @@
 
 Each article, in publication order, is scored against candidate events with the same calibrated model that
 `storyline.similarity` exposes (relatedness.py): P(same story) from lexical, cognate, entity, place and
-number signals that work across languages and scripts. Entities resolved by recognition.py (one id whatever
+number signals that work across languages and scripts. Entities resolved by `storyline.recognition` (one id whatever
 the script) are added to the name keys, which is what links an Arabic article to its English twin. Since
 "same story" is looser than "same event", the event decision also asks for the article's anchors (people,
 figures) in the event. The article joins the best event within EVENT_WINDOW_DAYS, or opens a new event.
@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 
 from storyline import relatedness
 from storyline.model import Article, Mention
+from storyline.recognition import match_key
 from storyline.relatedness import Profile, Relatedness
 
 # The model says "same story", and events of one story share most of their words (in the seeds, articles
@@ -36,7 +37,7 @@ from storyline.relatedness import Profile, Relatedness
 # the people and figures (non-year numbers) of the article. An article joins an event when
 # P ** PROBABILITY_EXPONENT * (IDF-weighted share of its anchors the event has) >= EVENT_THRESHOLD; one without
 # anchors joins when P >= PLAIN_THRESHOLD. Chosen on the seeds and examples/corpus (tests/test_cluster.py)
-# with the current model and German noun filtering (recognition.NOUN_ZIPF): seeds exact from 0.25 to 0.4;
+# with the current model and German noun filtering (recognition.spotting.NOUN_ZIPF): seeds exact from 0.25 to 0.4;
 # examples/corpus event BCubed F1 0.90 at 0.3 (the two port-strike events merge), 1.0 at 0.35, 0.97 at 0.4.
 EVENT_THRESHOLD = 0.35
 PROBABILITY_EXPONENT = 0.25
@@ -306,13 +307,19 @@ class OnlineClusterer:
         probabilities = self.scorer.score_many(item, [event.profile(item.lang) for event in candidates])
         self._keep_warm(candidates)
         weights = {a: math.log(1 + self.seen / max(1, self.anchor_df[a])) for a in anchors}
-        total = sum(weights.values())
+        # Two views of the same people: their entity ids (which join scripts) and their mentions' name keys
+        # (which never depend on what was resolved together); an event shares the article's anchors as much
+        # as the view that sees more of them says. Figures count in both.
+        by_ids = frozenset(a for a in anchors if not a.startswith("k:"))
+        by_keys = frozenset(a for a in anchors if not a.startswith("e:"))
+        views = [(view, sum(weights[a] for a in view)) for view in (by_ids, by_keys)]
         best, best_score = None, 1.0  # scores are relative to their threshold
         for event, probability in zip(candidates, probabilities, strict=True):
             if probability < EVENT_GATE:
                 continue
             if anchors:
-                shared = sum(weights[a] for a in anchors & event.anchors.keys()) / total
+                shared = max((sum(weights[a] for a in view & event.anchors.keys()) / total
+                              for view, total in views if total), default=0.0)
                 combined = probability ** PROBABILITY_EXPONENT * shared / EVENT_THRESHOLD
             else:
                 combined = probability / PLAIN_THRESHOLD
@@ -502,13 +509,26 @@ def _index_features(item: Profile) -> list[str]:
     return [sys.intern(f"w:{w}") for w, _ in words] + [sys.intern(f"k:{k}") for k in keys]
 
 
-def entity_keys(mentions: Sequence[Mention], types: Iterable[str] | None = None) -> dict[str, set[str]]:
-    """Per article, its resolved entity ids (of the given types) as name keys (one id in every script)."""
-    wanted = set(types) if types is not None else None
+def entity_keys(mentions: Sequence[Mention]) -> dict[str, set[str]]:
+    """Per article, its resolved entity ids as name keys (one id in every script)."""
     keys: dict[str, set[str]] = defaultdict(set)
     for mention in mentions:
-        if wanted is None or mention.type in wanted:
+        keys[mention.article].add(f"e:{mention.entity}")
+    return keys
+
+
+def anchor_keys(mentions: Sequence[Mention], articles: Sequence[Article]) -> dict[str, set[str]]:
+    """Per article, what tells events of one story apart: its people (ANCHOR_TYPES), as resolved entity ids
+    and as the name keys of their mentions. The ids join spellings across scripts; a name key depends on the
+    mention alone, not on which articles were resolved together, so an incremental run anchors its articles
+    as one run over everything does (docs/benchmarks.md, section incremental)."""
+    lang = {article.id: article.lang for article in articles}
+    keys: dict[str, set[str]] = defaultdict(set)
+    for mention in mentions:
+        if mention.type in ANCHOR_TYPES:
             keys[mention.article].add(f"e:{mention.entity}")
+            if name := match_key(mention.text, lang.get(mention.article)):
+                keys[mention.article].add(f"k:{name}")
     return keys
 
 
@@ -525,7 +545,7 @@ def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
     every window has closed.
     """
     keys = entity_keys(mentions)
-    people = entity_keys(mentions, ANCHOR_TYPES)
+    people = anchor_keys(mentions, articles)
     position = undated_positions(articles, keys, people, scorer)
 
     def when(article: Article) -> datetime | None:
@@ -552,7 +572,7 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
     undated one at the stream's time. Returns the clustering of every article of the events open at the
     start or since (the events whose rows may change) and the state to continue from next time."""
     keys = entity_keys(mentions)
-    people = entity_keys(mentions, ANCHOR_TYPES)
+    people = anchor_keys(mentions, articles)
     clusterer = OnlineClusterer.restore(state, scorer)
     now = clusterer.latest()
     ordered = sorted(articles, key=lambda a: (a.published or now or datetime.min.replace(tzinfo=UTC), a.id))
