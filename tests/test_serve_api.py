@@ -472,6 +472,14 @@ def test_serve_refuses_writes_on_a_public_address_without_a_token(corpus_db: Pat
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("no-such-host.invalid")
 
 
+def test_a_loopback_server_answers_only_to_loopback_host_names(corpus_db: Path) -> None:
+    app = create_app(Settings(str(corpus_db), hosts=("localhost", "127.0.0.1")))
+    with TestClient(app, base_url="http://127.0.0.1:8080") as client:
+        assert client.get("/api/health").status_code == 200
+        assert client.get("/api/health", headers={"host": "localhost:8080"}).status_code == 200
+        assert client.get("/", headers={"host": "rebound.example:8080"}).status_code == 400
+
+
 @pytest.fixture
 def postgres_corpus(postgres_url: str) -> Iterator[str]:
     """The corpus digested into a database of its own on the session's PostgreSQL server."""

@@ -26,6 +26,8 @@ __all__ = ["SETTINGS_ENV", "Settings", "app_from_environment", "create_app", "is
 MAX_CONNECTIONS = 256
 # Seconds an idle keep-alive connection is kept.
 KEEP_ALIVE_SECONDS = 5
+# The names a loopback server answers to (Starlette compares the Host header without its port).
+LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 # How the settings reach worker processes, which uvicorn starts from an import string.
 SETTINGS_ENV = "STORYLINE_SERVE_SETTINGS"
 
@@ -58,6 +60,8 @@ def serve(settings: Settings, host: str, port: int, warn: Callable[[str], None],
         return 2
     import uvicorn
 
+    if is_loopback(host) and not settings.hosts:
+        settings.hosts = (host, *LOOPBACK_NAMES)
     if settings.token is None and not settings.read_only:
         warn("no token: POST /api/articles is refused (pass --token or set STORYLINE_TOKEN to take writes)")
     if workers > 1:  # uvicorn starts each worker from an import string

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storyline import __version__
@@ -80,6 +81,8 @@ def create_app(settings: Settings) -> FastAPI:
                                      " are those of the JSON export (storyline/schema/export.schema.json).")
     app.state.settings = settings
     app.add_middleware(Guard, max_body=settings.max_body)
+    if settings.hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.hosts))
     app.mount("/static", StaticFiles(directory=str(resources.files("storyline.serve") / "static")), name="static")
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -22,6 +22,9 @@ class Settings:
     language: str = "en"
     max_body: int = MAX_BODY_BYTES
     deadline: float = READ_DEADLINE_SECONDS
+    # Host names requests may name (any when empty): a server on loopback answers only to loopback names, so a
+    # web page elsewhere cannot read it through a name of its own that resolves to 127.0.0.1 (DNS rebinding).
+    hosts: tuple[str, ...] = ()
     source: StoreSource = field(init=False)
 
     def __post_init__(self) -> None:
