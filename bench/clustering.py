@@ -32,12 +32,11 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from common import DATA, ROOT, SHARED, bcubed, gate, read_jsonl, table
 
 from storyline import relatedness
-from storyline.cluster import OnlineClusterer, cluster_all
+from storyline.cluster import Clustering, OnlineClusterer
 from storyline.model import Article
 
 CORPUS_EVENTS = {"newsdesk-98d56843": "a2", "newsdesk-c54ce317": "b2"}
@@ -51,20 +50,17 @@ BASE_TEXTS = 2000
 CEILINGS = {"clustering.scale_cost_ratio": 2.0, "clustering.scale_bytes_per_article": 2048.0}
 
 
-def corpus_result(path: Path) -> Any:
-    from storyline.dedup import link_duplicates
-    from storyline.pipeline import ingest
-    from storyline.recognition import resolve
+def corpus_result(path: Path) -> Clustering:
+    """What `storyline digest` makes of a folder: article -> event and event -> story, as stored."""
+    from storyline.pipeline import digest
     from storyline.store import SQLiteStore
 
     with tempfile.TemporaryDirectory() as tmp:
         store = SQLiteStore(Path(tmp) / "s.db")
-        ingest([path], store)
-        articles = sorted(store.articles(), key=lambda a: a.id)
+        _, result = digest([path], store)
         store.close()
-    link_duplicates(articles)
-    _, mentions = resolve(articles)
-    return cluster_all(articles, mentions)
+    return Clustering({a: e.id for e in result.events for a in e.articles}, {e.id: e.story for e in result.events},
+                      {})
 
 
 def seeds_and_examples() -> tuple[list[list[object]], dict[str, float]]:

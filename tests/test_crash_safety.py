@@ -119,14 +119,12 @@ if stage == "extraction":  # on the 3rd article extracted: extract_batch calls i
     extraction.extract_document = extract_document
 elif stage == "analysis":  # once entities are resolved, as events are clustered (a full or incremental run)
     import storyline.increment as increment
-    import storyline.pipeline as pipeline
 
-    def cluster_all(*args, **kwargs):
+    def cluster_more(*args, **kwargs):
         die("while analysing")
 
-    pipeline.cluster_all = cluster_all
-    increment.cluster_more = cluster_all
-elif stage == "saving":  # inside save_results' transaction, after its DELETEs and INSERTs, before the commit
+    increment.cluster_more = cluster_more
+elif stage == "saving":  # inside save_increment's transaction, after its DELETEs and INSERTs, before the commit
     import sqlite3
 
     class KillingCursor(sqlite3.Cursor):
@@ -154,10 +152,10 @@ elif stage == "held-analysis":
     import sqlite3
     import time
 
-    import storyline.pipeline as pipeline
+    import storyline.increment as increment
 
     HELD = 4.0
-    original = pipeline.resolve
+    original = increment.resolve
     db = argv[argv.index("--db") + 1]
 
     def count(query):
@@ -180,7 +178,7 @@ elif stage == "held-analysis":
             time.sleep(0.05)
         return original(articles, *args, **kwargs)
 
-    pipeline.resolve = resolve
+    increment.resolve = resolve
 else:
     raise SystemExit(f"unknown stage {stage!r}")
 

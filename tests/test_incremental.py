@@ -13,6 +13,7 @@ import pytest
 from storyline import increment, pipeline
 from storyline.cli import main
 from storyline.export import to_json, validate
+from storyline.model import Article
 from storyline.store import SQLiteStore
 
 # Three stories weeks apart, so that the first one's events have closed when the last one arrives.
@@ -97,11 +98,16 @@ def test_an_article_changed_since_the_analysis_calls_for_a_full_one(tmp_path: Pa
     pipeline.ingest([changed, _batch(tmp_path / "more", days[2:4])], store)
     assert store.changed_since_analysis() == 1
 
-    def refuse(*_: object) -> None:
-        raise AssertionError("an incremental run would keep the old text's analysis")
+    analysed: list[list[str]] = []
+    original = pipeline.analyse_new
 
-    monkeypatch.setattr(pipeline, "analyse_new", refuse)
+    def recording(new: list[Article], *args: Any) -> Any:
+        analysed.append(sorted(a.id for a in new))
+        return original(new, *args)
+
+    monkeypatch.setattr(pipeline, "analyse_new", recording)
     result = pipeline.analyse(store, incremental=True)
+    assert analysed == [sorted(a.id for a in result.articles)]  # every article again, not only the new ones
     assert len(result.articles) == 4 and store.changed_since_analysis() == 0
     store.close()
 

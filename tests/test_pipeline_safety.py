@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from storyline import extraction, pipeline
+from storyline import extraction, increment, pipeline
 from storyline.export import to_json, validate
 from storyline.extraction import MAX_TITLE_CHARS, cap_title
 from storyline.model import Article
@@ -84,14 +84,14 @@ def test_an_unexpected_error_extracting_one_document_is_a_rejection_naming_it(
 
 def test_an_article_that_breaks_an_analysis_stage_is_rejected_naming_the_stage_and_the_rest_analysed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = pipeline.resolve
+    real = increment.resolve
 
     def fragile(articles: list[Article]) -> Any:
         if any("POISON" in a.text for a in articles):
             raise ValueError("cannot resolve this")
         return real(articles)
 
-    monkeypatch.setattr(pipeline, "resolve", fragile)
+    monkeypatch.setattr(increment, "resolve", fragile)
     store = SQLiteStore(tmp_path / "s.db")
     report, result = pipeline.digest([_corpus(tmp_path)], store)
     validate(to_json(result))

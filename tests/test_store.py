@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from storyline import pipeline
+from storyline import increment, pipeline
 from storyline.export import to_json
 from storyline.store import PostgresStore, SQLiteStore, Store, open_store
 
@@ -30,7 +30,7 @@ def test_ingested_articles_survive_a_crash_in_a_later_stage(tmp_path: Path, monk
     def crash(*_: object) -> None:
         raise RuntimeError("clustering blew up")
 
-    monkeypatch.setattr(pipeline, "cluster_all", crash)
+    monkeypatch.setattr(increment, "cluster_more", crash)
     store = SQLiteStore(tmp_path / "s.db")
     with pytest.raises(RuntimeError):
         pipeline.digest([_corpus(tmp_path)], store)

@@ -3,6 +3,8 @@ same answers to every reader query on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import io
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from storyline.export import to_json, validate
+from storyline.export import Section, to_json, validate, write
 from storyline.model import Article, Digest, Entity, Event, Mention, Story, TimelineEntry
 from storyline.store import Filters, Increment, PostgresStore, SQLiteStore, Store, open_store
 
@@ -72,6 +74,25 @@ class StoreContract:
         assert filled.analysis_state() == ("key", b"state") and filled.pending() == 0
         assert filled.placement("dam-ar") == ("ev-talks", "st-dam")
         assert sorted(a.id for a in filled.load().articles) == sorted(a.id for a in ARTICLES)
+
+    def test_the_export_is_streamed_in_pieces_with_the_records_of_one_whole_load(self, filled: Store) -> None:
+        pieces: list[tuple[str, int]] = []
+
+        def scan(section: Section) -> Iterator[Digest]:
+            for piece in filled.scan(section, chunk=2):
+                sizes = [len(piece.articles), len(piece.events) * (section != "articles"), len(piece.stories),
+                         len(piece.entities), len(piece.quotes), len(piece.actions)]
+                assert max(sizes) <= 2  # a piece holds at most `chunk` items of its section
+                pieces.append((section, max(sizes)))
+                yield piece
+
+        out = io.StringIO()
+        assert write(scan, out) == len(ARTICLES)
+        streamed, whole = json.loads(out.getvalue()), to_json(filled.load())
+        validate(streamed)
+        assert {k: sorted(map(json.dumps, v)) for k, v in streamed.items()} == \
+               {k: sorted(map(json.dumps, v)) for k, v in whole.items()}
+        assert [n for section, n in pieces if section == "articles"] == [2, 2]
 
     def test_stories_are_listed_newest_first_or_largest_first_and_paginated(self, filled: Store) -> None:
         page = filled.stories()

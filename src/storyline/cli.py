@@ -18,11 +18,11 @@ from typing import Any, TextIO, TypeVar
 
 from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
-from storyline.export import article_json, entity_json, event_json, story_json, to_json, validate
+from storyline.export import Section, article_json, entity_json, event_json, story_json, write
 from storyline.ingest import FetchPolicy
 from storyline.ingest.fetch import DEADLINE_SECONDS
 from storyline.model import Digest, Quote, RawDocument
-from storyline.pipeline import ANALYSIS_STAGES, RunReport, analyse, digest, ingest
+from storyline.pipeline import RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
 from storyline.store import Filters, Store, StoreMissing, open_store
 from storyline.watch import DEFAULT_EVERY_SECONDS, Watcher, parse_interval
@@ -175,20 +175,29 @@ def _progress(items: Iterable[RawDocument]) -> Iterable[RawDocument]:
 
 
 class _StageBar:
-    """The analysis stage now running, on a terminal only (tqdm's disable=None). The bar opens at the first
-    stage, after the extraction bar of `digest` has closed."""
+    """The analysis stage now running and the articles analysed so far, on a terminal only (tqdm's
+    disable=None). The bar opens at the first stage, after the extraction bar of `digest` has closed."""
 
     def __init__(self) -> None:
         self.bar: Any = None
+        self.stage = ""
 
     def __call__(self, name: str) -> None:
+        self.stage = name
+        self._shown().set_description_str(name)  # redraws
+
+    def articles(self, done: int, total: int) -> None:
+        bar = self._shown()
+        bar.total, bar.n = total, done
+        bar.set_description_str(self.stage)
+
+    def _shown(self) -> Any:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=len(ANALYSIS_STAGES), disable=None, file=sys.stderr,
-                            bar_format="analysing ({n_fmt}/{total_fmt}): {desc}")
-        self.bar.n = ANALYSIS_STAGES.index(name) + 1
-        self.bar.set_description_str(name)  # redraws
+            self.bar = tqdm(total=0, disable=None, file=sys.stderr, unit="article",
+                            bar_format="analysing {n_fmt}/{total_fmt} articles: {desc}")
+        return self.bar
 
     def close(self) -> None:
         if self.bar is not None:
@@ -236,18 +245,19 @@ def _digest(args: argparse.Namespace, store: Store) -> int:
             _error(str(error))
             return EXIT_USAGE
     report, result = _analysed(lambda bar: digest(args.paths, store, _progress, args.language, scorer, bar,
-                                                  _policy(args)))
+                                                  _policy(args), bar.articles))
     _report(report)
-    written = _write_json(result, args.json) if args.json else True
+    written = _write_json(lambda _: [result], args.json) if args.json else 0
     _print_stories(result, sys.stdout, language=args.language)
-    if not written:
+    if written is None:
         return EXIT_USAGE
     return EXIT_OK if report.read else EXIT_NOTHING
 
 
 def _ingest(args: argparse.Namespace, store: Store) -> int:
     report = ingest(args.paths, store, _progress, _policy(args))
-    _analysed(lambda bar: analyse(store, stage=bar, report=report, load=False, incremental=not args.full))
+    _analysed(lambda bar: analyse(store, stage=bar, report=report, load=False, incremental=not args.full,
+                                  progress=bar.articles))
     _report(report)
     return EXIT_OK if report.read else EXIT_NOTHING
 
@@ -306,12 +316,13 @@ def _search(args: argparse.Namespace, store: Store) -> int:
 
 def _rebuild(args: argparse.Namespace, store: Store) -> int:
     report = RunReport(read=0, added=0, rejected=[])
-    result = _analysed(lambda bar: analyse(store, args.language, stage=bar, report=report, rebuild=True))
+    _analysed(lambda bar: analyse(store, args.language, stage=bar, report=report, rebuild=True, load=False,
+                                  progress=bar.articles))
     _report(report, counts=False)
-    stories = "1 story" if len(result.stories) == 1 else f"{len(result.stories)} stories"
-    print(f"{_count(len(result.articles), 'article')}, {_count(len(result.events), 'event')}, {stories} rebuilt",
-          file=sys.stderr)
-    return EXIT_OK if result.articles else EXIT_NOTHING
+    articles, events, stories = store.totals()
+    print(f"{_count(articles, 'article')}, {_count(events, 'event')}, "
+          f"{'1 story' if stories == 1 else f'{stories} stories'} rebuilt", file=sys.stderr)
+    return EXIT_OK if articles else EXIT_NOTHING
 
 
 def _watch(args: argparse.Namespace, store: Store) -> int:
@@ -364,10 +375,10 @@ def _iso_date(value: str) -> str:
 
 def _export(args: argparse.Namespace, store: Store) -> int:
     _say_pending(store)
-    result = store.load()
-    if not _write_json(result, args.json):
+    written = _write_json(store.scan, args.json)
+    if written is None:
         return EXIT_USAGE
-    return EXIT_OK if result.articles else EXIT_NOTHING
+    return EXIT_OK if written else EXIT_NOTHING
 
 
 def _unwritable(target: str | None) -> str | None:
@@ -385,20 +396,23 @@ def _unwritable(target: str | None) -> str | None:
     return None
 
 
-def _write_json(result: Digest, target: str) -> bool:
-    """Write the export; False, with one line on stderr, when the file cannot be written."""
-    export = to_json(result)
-    validate(export)
-    text = json.dumps(export, ensure_ascii=False, indent=2)
+def _write_json(scan: Callable[[Section], Iterable[Digest]], target: str) -> int | None:
+    """Write the export of the pieces `scan` gives, streamed (a file appears whole or not at all); the
+    articles written, or None, with one line on stderr, when the file cannot be written."""
     if target == "-":
-        print(text)
-        return True
+        return write(scan, sys.stdout)
+    partial = Path(f"{target}.partial")
     try:
-        Path(target).write_text(text + "\n", encoding="utf-8")
+        with partial.open("w", encoding="utf-8") as out:
+            written = write(scan, out)
+        partial.replace(target)
     except OSError as error:
         _error(f"cannot write {target}: {error.strerror or error}")
-        return False
-    return True
+        partial.unlink(missing_ok=True)
+        return None
+    finally:
+        partial.unlink(missing_ok=True)
+    return written
 
 
 def _print_stories(result: Digest, out: TextIO, language: str = "en") -> None:

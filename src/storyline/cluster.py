@@ -561,6 +561,13 @@ def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
     return clusterer.finish()
 
 
+def fresh_state() -> bytes:
+    """The state a stream starts from: nothing open yet, keeping lately closed events for late articles."""
+    clusterer = OnlineClusterer()
+    clusterer.keep_closed = KEPT_CLOSED_EVENTS
+    return clusterer.snapshot()
+
+
 def open_articles(state: bytes) -> list[str]:
     """The articles of the events open in a snapshot: the window a new article is compared with."""
     return sorted(pickle.loads(state)["event_of"])
@@ -574,11 +581,11 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
     keys = entity_keys(mentions)
     people = anchor_keys(mentions, articles)
     clusterer = OnlineClusterer.restore(state, scorer)
-    now = clusterer.latest()
-    ordered = sorted(articles, key=lambda a: (a.published or now or datetime.min.replace(tzinfo=UTC), a.id))
-    for article in ordered:
+    ordered = sorted(articles, key=lambda a: (a.published is None, a.published or datetime.min.replace(tzinfo=UTC),
+                                              a.id))
+    for article in ordered:  # an undated article arrives after the dated ones, at the stream's time then
         clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()),
-                      when=article.published or now, undated_search=True)
+                      when=article.published or clusterer.latest(), undated_search=True)
     after = clusterer.snapshot()
     closed = dict(clusterer.story_of)  # events closed by this run, with their stories for good
     for event_id in clusterer.reopened:  # closed before, joined by late articles now: rewritten too

@@ -18,14 +18,16 @@ from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
 from storyline.normalize import normalize
 from storyline.recognition import resolve
+from storyline.relatedness import Relatedness
 from storyline.store import Increment, Store
 from storyline.summarise import stories_of, summarise
 from storyline.timeexpr import date_articles
 
 
 def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
-                say: Callable[[str], None]) -> Increment:
-    """Stages 4-7 over the new articles only; the rest of the store is read through its indexes."""
+                say: Callable[[str], None], scorer: Relatedness | None = None) -> Increment:
+    """Stages 4-7 over the new articles only, continuing the clusterer `state` (`scorer` replaces the shipped
+    similarity model); the rest of the store is read through its indexes."""
     say("duplicates")
     new = sorted(date_articles(new), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(new)
@@ -33,7 +35,7 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     context = store.articles_by_id(open_articles(state))
     entities, mentions = _resolved(new, context, store)
     say("events and stories")
-    clustering, after = cluster_more(state, new, mentions)
+    clustering, after = cluster_more(state, new, mentions, scorer)
     touched_ids = sorted(set(clustering.event_of) - {a.id for a in new})
     members = [*store.articles_by_id(touched_ids), *new]
     events, _ = summarise(members, clustering, language)

@@ -9,28 +9,29 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from storyline.cluster import cluster_all
-from storyline.dedup import link_duplicates
-from storyline.eventcoding import statements
+from storyline.cluster import fresh_state
 from storyline.extraction import extract_batch
 from storyline.increment import analyse_new
 from storyline.ingest import FetchPolicy, read_documents
 from storyline.ingest.ids import IdClaims
 from storyline.language import detect_language
 from storyline.model import Article, Digest, RawDocument, Rejected
-from storyline.recognition import resolve
 from storyline.relatedness import Relatedness
-from storyline.store import Store
-from storyline.summarise import summarise
+from storyline.store import Increment, Store
 from storyline.timeexpr import date_articles
 
 Progress = Callable[[Iterable[RawDocument]], Iterable[RawDocument]]
 # Told the name of each analysis stage as it starts (the CLI shows it: analysis of a big store takes minutes).
 StageReport = Callable[[str], None]
+# Told the articles analysed so far and the articles the analysis has to do, after each window.
+AnalysisProgress = Callable[[int, int], None]
 ANALYSIS_STAGES = ("duplicates", "entities", "events and stories", "quotes and actions", "saving")
 # Characters of an article's text that analysis reads. The longest articles of the benchmark sets are under
 # 40,000; past this is a dump or a pasted log, where some stages (speakers, actions) slow down quadratically.
 MAX_ANALYSED_CHARS = 60_000
+# Articles an analysis reads and places at a time (see `analyse`). It is the batch size of
+# bench/incremental.py, so that one batch and batches of 100 agree by construction; BSNLP dev took ... s.
+ANALYSIS_WINDOW = 100
 
 
 @dataclass(slots=True)
@@ -84,6 +85,10 @@ def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
             result.lang = result.lang or detect_language(f"{result.title}\n{result.text}")
         except Exception as error:  # the detector's odd input never costs the article
             report.warnings.append(Rejected(result.source, f"language detection failed ({error}); none set"))
+        try:  # an undated article takes its dateline's date: analysis reads the articles in that order
+            date_articles([result])
+        except Exception as error:  # nor does an odd dateline
+            report.warnings.append(Rejected(result.source, f"dateline not read ({error}); no date set"))
         fresh.append((result, hashes[result.id]))
     report.added = store.add_articles(fresh)
     store.add_rejected(report.rejected)
@@ -92,48 +97,85 @@ def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
 
 def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,
             stage: StageReport | None = None, report: RunReport | None = None, rebuild: bool = False,
-            load: bool = True, incremental: bool = False) -> Digest:
-    """Stages 4-7 over every stored article: dedup, entities, clustering, summaries; results stored.
-    `scorer` replaces the shipped similarity model (e.g. one fitted with dense embeddings); `stage` is told
-    each of ANALYSIS_STAGES as it starts. Results are kept as stored when no article waits, none changed
-    since and they were made by the same code and language (always recomputed with a `scorer`, which the
-    store cannot tell apart). One analysis runs at a time per store: a second writer waits, then analyses
-    what both stored. An article that makes a stage fail is taken out of the store and rejected (added to
-    `report`), and the others are analysed. `rebuild` recomputes even current results (`storyline rebuild`,
-    after an upgrade or a new model).
+            load: bool = True, incremental: bool = True, progress: AnalysisProgress | None = None) -> Digest:
+    """Stages 4-7: dedup, entities, clustering, summaries, quotes and actions; results stored.
 
-    With `incremental`, when the store holds the clusterer state of an analysis by the same code and
-    settings and no analysed article changed since, only the articles waiting for analysis are analysed
-    (`storyline.increment`); else everything is. `ingest` and `watch` ask for it; `digest` and `rebuild`
-    analyse everything (docs/benchmarks.md, section incremental). Returns the stored results, or an empty
-    Digest when `load` is False (a tracker's run need not read the whole store)."""
+    Analysis streams: the articles waiting for it are read in publication order (undated last),
+    ANALYSIS_WINDOW at a time, and each window continues the clusterer state the one before left
+    (`storyline.increment`), its results saved at once. So memory is bounded by the open time window and one
+    window whatever the store holds, a run killed part-way leaves the windows it saved readable (readers say
+    how many articles still wait) and the next run goes on from there, and one batch gives what batches fed
+    in publication order give (docs/benchmarks.md, section incremental). Decisions stick: a placed article
+    keeps its event.
+
+    With `incremental` (the default), only the waiting articles are analysed when the store holds the state
+    of an analysis by the same code and settings and no analysed article changed since; else, and with
+    `incremental=False`, `rebuild` (`storyline rebuild`) or a `scorer` (a similarity model the store cannot
+    tell apart, e.g. one fitted with dense embeddings), every result is dropped and recomputed from the stored
+    articles, window by window. An article that makes a stage fail is taken out of the store and rejected
+    (added to `report`), and the others are analysed. `stage` is told each of ANALYSIS_STAGES as a window
+    reaches it, `progress` the articles analysed so far and in all. One analysis runs at a time per store: a
+    second writer waits, then analyses what both stored. Returns the stored results, or an empty Digest when
+    `load` is False (a tracker's run need not read the whole store)."""
     say = stage or (lambda _: None)
     with store.analysis_lock():
-        key = _state_key(language)
-        state = store.analysis_state() if scorer is None and not rebuild else None
-        current = state is not None and state[0] == key and not store.changed_since_analysis()
+        key = _state_key(language) if scorer is None else None
+        saved = store.analysis_state() if key is not None and not rebuild else None
+        current = saved is not None and saved[0] == key and not store.changed_since_analysis()
         if current and not store.pending():
             return store.load() if load else Digest()
-        if incremental and current and state is not None:
-            try:
-                increment = analyse_new([_bounded(a) for a in store.pending_articles()], store, state[1], language,
-                                        say)
-            except Exception:  # the full analysis below finds the article to blame, if one is
-                increment = None
-            if increment is not None:
-                say("saving")
-                store.save_increment(increment, key)
-                return store.load() if load else Digest()
-        snapshot: list[bytes] = []
-        digest, failed = _analyse_guarded(store.articles, language, scorer, say, snapshot)
+        if incremental and current and saved is not None:
+            state = saved[1]
+        else:
+            store.reset_results()
+            state = fresh_state()
+        _analyse_pending(store, state, language, key, scorer, say, report, progress)
+        return store.load() if load else Digest()
+
+
+def _analyse_pending(store: Store, state: bytes, language: str, key: str | None, scorer: Relatedness | None,
+                     say: StageReport, report: RunReport | None, progress: AnalysisProgress | None) -> None:
+    """The waiting articles, a window at a time in publication order, each continuing the state of the last."""
+    total, done = store.pending(), 0
+    while window := [_bounded(a) for a in store.pending_articles(ANALYSIS_WINDOW)]:
+        increment, failed = _analysed_window(window, store, state, language, scorer, say)
         if failed:
             store.add_rejected(failed.values())
             store.remove_articles(failed)
             if report is not None:
                 report.rejected.extend(failed.values())
-        say("saving")
-        store.save_results(digest, (key, snapshot[-1]) if snapshot and scorer is None else None)
-        return store.load() if load else Digest()
+        if increment is not None:
+            say("saving")
+            store.save_increment(increment, key)
+            state = increment.state
+        done += len(window)
+        if progress is not None:
+            progress(done, total)
+
+
+def _analysed_window(window: list[Article], store: Store, state: bytes, language: str, scorer: Relatedness | None,
+                     say: StageReport) -> tuple[Increment | None, dict[str, Rejected]]:
+    """One window analysed, never stopped by one of its articles. When a stage raises, each article is analysed
+    alone (from a fresh read: stages annotate the articles) to find the ones that make it fail; they are left
+    out, each with a rejection naming the stage, and the rest analysed again. An error that no article of the
+    window causes, or every one of a window of several, is a bug of the stage and is raised."""
+    try:
+        return analyse_new(window, store, state, language, say, scorer), {}
+    except Exception:  # the search below decides whether one article is to blame
+        failed: dict[str, Rejected] = {}
+        for article in store.articles_by_id([a.id for a in window]):
+            reached = _StageSeen()
+            try:
+                analyse_new([_bounded(article)], store, fresh_state(), language, reached, scorer)
+            except Exception as error:
+                reason = " ".join(str(error).split())[:200]
+                failed[article.id] = Rejected(article.source, f"analysis failed at stage {reached.name!r}: "
+                                                              f"{type(error).__name__}: {reason}")
+        if not failed or (len(failed) == len(window) > 1):
+            raise  # no article, or every one, makes it fail: a bug of the stage, and the articles stay stored
+        rest = [_bounded(a) for a in store.articles_by_id([a.id for a in window if a.id not in failed])]
+        rest.sort(key=lambda a: (a.published is None, a.published, a.id))
+        return (analyse_new(rest, store, state, language, say, scorer) if rest else None), failed
 
 
 def _bounded(article: Article) -> Article:
@@ -141,48 +183,6 @@ def _bounded(article: Article) -> Article:
     offsets of mentions and quotes are the same in both)."""
     return replace(article, text=article.text[:MAX_ANALYSED_CHARS]) if len(article.text) > MAX_ANALYSED_CHARS \
         else article
-
-
-def _analyse_articles(articles: list[Article], language: str, scorer: Relatedness | None,
-                      say: StageReport, snapshot: list[bytes] | None = None) -> Digest:
-    """Stages 4-7 over `articles`, in memory; the clusterer's state is appended to `snapshot` when given."""
-    say("duplicates")
-    articles = [_bounded(a) for a in articles]
-    articles = sorted(date_articles(articles), key=lambda a: (a.published is None, a.published, a.id))
-    link_duplicates(articles)
-    say("entities")
-    entities, mentions = resolve(articles)
-    say("events and stories")
-    events, stories = summarise(articles, cluster_all(articles, mentions, scorer, snapshot), language)
-    digest = Digest(articles=sorted(articles, key=lambda a: a.id), events=events, stories=stories,
-                    entities=entities, mentions=mentions)
-    say("quotes and actions")
-    digest.quotes, digest.actions = statements(articles, entities, mentions)
-    return digest
-
-
-def _analyse_guarded(load: Callable[[], list[Article]], language: str, scorer: Relatedness | None,
-                     say: StageReport, snapshot: list[bytes]) -> tuple[Digest, dict[str, Rejected]]:
-    """`_analyse_articles` over the loaded articles, never stopped by one of them. When a stage raises, each
-    article is analysed alone to find the ones that make it fail; they are left out, each with a rejection
-    naming the stage, and the rest analysed again (from a fresh load: stages annotate the articles). An error
-    that no single article causes, or every article, is a bug of the stage and is raised."""
-    try:
-        return _analyse_articles(load(), language, scorer, say, snapshot), {}
-    except Exception:  # the search below decides whether one article is to blame
-        failed: dict[str, Rejected] = {}
-        for article in load():
-            reached = _StageSeen()
-            try:
-                _analyse_articles([article], language, scorer, reached)
-            except Exception as error:
-                reason = " ".join(str(error).split())[:200]
-                failed[article.id] = Rejected(article.source, f"analysis failed at stage {reached.name!r}: "
-                                                              f"{type(error).__name__}: {reason}")
-        if not failed or len(failed) == len(rest := load()):
-            raise  # no article, or every one, makes it fail: a bug of the stage, and the articles stay stored
-        rest = [article for article in rest if article.id not in failed]
-        return _analyse_articles(rest, language, scorer, say, snapshot), failed
 
 
 class _StageSeen:
@@ -195,11 +195,12 @@ class _StageSeen:
 
 
 def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
-           language: str = "en", scorer: Relatedness | None = None,
-           stage: StageReport | None = None, policy: FetchPolicy | None = None) -> tuple[RunReport, Digest]:
-    """The main job: ingest new inputs, then recompute events and stories over everything stored."""
+           language: str = "en", scorer: Relatedness | None = None, stage: StageReport | None = None,
+           policy: FetchPolicy | None = None, analysed: AnalysisProgress | None = None) -> tuple[RunReport, Digest]:
+    """The main job: ingest new inputs, analyse what waits (everything, when storyline's code or an analysed
+    article changed), and return everything stored."""
     report = ingest(paths, store, progress, policy)
-    return report, analyse(store, language, scorer, stage, report)
+    return report, analyse(store, language, scorer, stage, report, progress=analysed)
 
 
 def _state_key(language: str) -> str:

@@ -82,7 +82,6 @@ class Watcher:
 
     def poll(self) -> list[Change]:
         """One round over the sources that are due; then analysis when anything is new or waits for it."""
-        before = self.store.story_sizes()
         added = 0
         for source in self.sources:
             if self.stop.is_set():
@@ -94,11 +93,11 @@ class Watcher:
         if not added and not self.store.pending():
             return []
         report = RunReport(read=0, added=0, rejected=[])
+        waiting = self.store.pending_ids()
         analyse(self.store, self.language, report=report, load=False, incremental=self.incremental)
         self._report(report)
-        return [Change(story, title, before.get(story, ("", 0))[1], size)
-                for story, (title, size) in sorted(self.store.story_sizes().items())
-                if size > before.get(story, ("", 0))[1]]
+        return [Change(story, title, size - held, size)
+                for story, (title, size, held) in sorted(self.store.stories_holding(waiting).items())]
 
     def _poll_url(self, url: str, state: dict[str, str]) -> int:
         """A conditional request: an unchanged feed answers 304 and costs nothing more."""

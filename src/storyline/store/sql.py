@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, replace
 from datetime import UTC, datetime, timedelta
@@ -45,6 +45,8 @@ SCHEMA_VERSION = 4
 ARTICLE_COLUMNS_ADDED = {4: ("origin", "event", "added", "analysed_hash")}
 # Ids per IN (...) list: SQLite's limit on bound variables is 32,766, PostgreSQL's 65,535.
 ID_CHUNK = 500
+# Items per piece of `scan` (what an export holds at once).
+SCAN_CHUNK = 1000
 # A story's growth is the number of its articles stored in this window before its last analysis.
 GROWTH_WINDOW = timedelta(days=1)
 # A story list filtered by text keeps the stories of the best-ranked matching articles, this many: a common
@@ -100,6 +102,9 @@ CREATE TABLE IF NOT EXISTS stories (
 CREATE TABLE IF NOT EXISTS watch_state (
     source TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (source, key)
 );
+CREATE TABLE IF NOT EXISTS source_lines (
+    site TEXT NOT NULL, line TEXT NOT NULL, articles INTEGER NOT NULL, PRIMARY KEY (site, line)
+);
 CREATE TABLE IF NOT EXISTS entity_names (entity TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (key, entity));
 CREATE TABLE IF NOT EXISTS story_languages (
     story TEXT NOT NULL, lang TEXT NOT NULL, last_date TEXT, recent INTEGER NOT NULL, size INTEGER NOT NULL,
@@ -117,6 +122,7 @@ CREATE INDEX IF NOT EXISTS actions_target ON actions (target);
 CREATE INDEX IF NOT EXISTS events_story ON events (story);
 CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
 CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
+CREATE INDEX IF NOT EXISTS articles_pending ON articles ((published IS NULL), published, id) WHERE event IS NULL;
 CREATE INDEX IF NOT EXISTS articles_changed ON articles (id)
     WHERE event IS NOT NULL AND (analysed_hash IS NULL OR analysed_hash <> content_hash);
 CREATE INDEX IF NOT EXISTS stories_last ON stories (last_date DESC, id);
@@ -229,9 +235,26 @@ class SQLStore:
         """Every stored article, analysed or not (what analysis reads)."""
         return [_article(row) for row in self._rows("SELECT * FROM articles ORDER BY id")]
 
-    def pending_articles(self) -> list[Article]:
-        """The articles stored after the last complete analysis."""
-        return [_article(row) for row in self._rows("SELECT * FROM articles WHERE event IS NULL ORDER BY id")]
+    def pending_articles(self, limit: int | None = None) -> list[Article]:
+        """The articles stored after the last complete analysis, the first `limit` of them in publication order
+        (undated last): what analysis reads next, a window at a time."""
+        bound = "" if limit is None else f" LIMIT {int(limit)}"
+        return [_article(row) for row in self._rows(
+            "SELECT * FROM articles WHERE event IS NULL ORDER BY (published IS NULL), published, id" + bound)]
+
+    def reset_results(self) -> None:
+        """Forget every result (a full analysis starts over): every article waits for analysis again."""
+        with self._transaction() as db:
+            for table in _DERIVED_TABLES:
+                db.execute(f"DELETE FROM {table}")
+            db.execute("DELETE FROM analysis_state")
+            db.execute("UPDATE articles SET event = NULL WHERE event IS NOT NULL")
+
+    def totals(self) -> tuple[int, int, int]:
+        """Articles placed, events and stories of the last analysis (counted through indexes)."""
+        row = self._rows("SELECT (SELECT COUNT(*) FROM articles WHERE event IS NOT NULL) AS a,"
+                         " (SELECT COUNT(*) FROM events) AS e, (SELECT COUNT(*) FROM stories) AS s")[0]
+        return int(row["a"]), int(row["e"]), int(row["s"])
 
     def pending(self) -> int:
         """Articles stored after the last complete analysis: no reader shows them until one places them."""
@@ -293,6 +316,22 @@ class SQLStore:
                          sum(a in recent for a in s.articles)))
         return rows
 
+    def line_counts(self, site: str, keys: Sequence[str]) -> dict[str, int]:
+        """Per-source line statistics (storyline.extraction.evidence): of each line key of `site`, the number of
+        distinct articles of the site it was seen in, for the keys seen at all. Kept across analyses and
+        rebuilds: it is evidence gathered at ingest, not a result."""
+        rows = self._chunks("SELECT line, articles FROM source_lines WHERE line IN ({marks}) AND site = ?", keys,
+                            (site,))
+        return {r["line"]: int(r["articles"]) for r in rows}
+
+    def add_line_counts(self, site: str, counts: Mapping[str, int]) -> None:
+        """Add articles to the counts of line keys of `site`, in one transaction."""
+        with self._transaction() as db:
+            db.cursor().executemany(self._sql(
+                "INSERT INTO source_lines VALUES (?, ?, ?) ON CONFLICT (site, line)"
+                " DO UPDATE SET articles = source_lines.articles + excluded.articles"),
+                [(site, key, n) for key, n in sorted(counts.items())])
+
     def watch_state(self, source: str) -> dict[str, str]:
         """What `storyline watch` remembers of one source (validators, file signatures, failures)."""
         return {r["key"]: r["value"] for r in self._rows("SELECT key, value FROM watch_state WHERE source = ?",
@@ -305,9 +344,20 @@ class SQLStore:
             for key, value in state.items():
                 db.execute(self._sql("INSERT INTO watch_state VALUES (?, ?, ?)"), (source, key, value))
 
-    def story_sizes(self) -> dict[str, tuple[str, int]]:
-        """Each story's title and article count (what a poller compares to say which stories are new or grew)."""
-        return {r["id"]: (r["title"], r["size"]) for r in self._rows("SELECT id, title, size FROM stories")}
+    def pending_ids(self) -> list[str]:
+        """The ids of the articles waiting for analysis."""
+        return [r["id"] for r in self._rows("SELECT id FROM articles WHERE event IS NULL ORDER BY id")]
+
+    def stories_holding(self, article_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+        """The stories these articles are in: each one's title, size, and how many of the articles it holds
+        (what a poller tells from what it added: a story made of them only is new, else it grew)."""
+        found: dict[str, tuple[str, int, int]] = {}
+        for r in self._chunks("SELECT s.id, s.title, s.size, COUNT(*) AS n FROM articles a JOIN events e"
+                              " ON e.id = a.event JOIN stories s ON s.id = e.story WHERE a.id IN ({marks})"
+                              " GROUP BY s.id, s.title, s.size", article_ids):
+            held = found.get(r["id"], ("", 0, 0))[2]
+            found[r["id"]] = (r["title"], int(r["size"]), held + int(r["n"]))
+        return found
 
     def _save_state(self, cursor: Any, state: tuple[str, bytes] | None) -> None:
         cursor.execute("DELETE FROM analysis_state")
@@ -359,9 +409,10 @@ class SQLStore:
             found[r["key"]].append(r["entity"])
         return dict(found)
 
-    def save_increment(self, increment: Increment, state_key: str) -> None:
+    def save_increment(self, increment: Increment, state_key: str | None) -> None:
         """Write what an incremental run changed, in one transaction: new articles' mentions, quotes and
-        actions, and their events; the rows of every touched event, story and entity; merges."""
+        actions, and their events; the rows of every touched event, story and entity; merges; the clusterer
+        state under `state_key` (None: results of a one-off scorer, whose state no later run continues)."""
         with self._transaction() as db:
             cursor = db.cursor()
             story_ids = sorted({s.id for s in increment.stories} | set(increment.merges))
@@ -396,7 +447,7 @@ class SQLStore:
                     f" ({', '.join('?' * len(chunk))})"), chunk)
             cursor.executemany(self._sql("INSERT INTO merges VALUES (?, ?) ON CONFLICT (absorbed) DO UPDATE"
                                          " SET survivor = excluded.survivor"), sorted(increment.merges.items()))
-            self._save_state(cursor, (state_key, increment.state))
+            self._save_state(cursor, None if state_key is None else (state_key, increment.state))
 
     def merged_into(self, story_id: str) -> str | None:
         """The story that absorbed `story_id`, following merges to the survivor."""
@@ -531,17 +582,53 @@ class SQLStore:
             events=[_event(r) for r in self._rows("SELECT * FROM events ORDER BY date, id")],
             stories=[_story(r) for r in self._rows("SELECT * FROM stories")],
             entities=[_entity(r) for r in self._rows("SELECT * FROM entities ORDER BY id")],
-            mentions=[Mention(r["article"], r["entity"], r["start"], r["end"], r["text"], r["type"])
-                      for r in self._rows("SELECT * FROM mentions")],
-            quotes=[Quote(r["article"], r["speaker"], r["speaker_name"], r["text"], r["cue"], bool(r["direct"]),
-                          r["start"], r["end"]) for r in self._rows("SELECT * FROM quotes")],
-            actions=[Action(r["article"], r["actor"], r["actor_name"], r["verb"], r["code"], r["target"],
-                            r["target_name"], r["date"])
-                     for r in self._rows("SELECT * FROM actions")],
+            mentions=[_mention(r) for r in self._rows("SELECT * FROM mentions")],
+            quotes=[_quote(r) for r in self._rows("SELECT * FROM quotes")],
+            actions=[_action(r) for r in self._rows("SELECT * FROM actions")],
             rejected=[Rejected(r["source"], r["reason"])
                       for r in self._rows("SELECT * FROM rejected ORDER BY source, reason")],
             merges={r["absorbed"]: r["survivor"] for r in self._rows("SELECT * FROM merges ORDER BY absorbed")},
         )
+
+    def scan(self, section: str, chunk: int = SCAN_CHUNK) -> Iterator[Digest]:
+        """The last complete analysis, one section of the export at a time (export.SECTIONS), in pieces of at
+        most `chunk` items read by id through the indexes: what `load` holds, never all of it at once. A piece
+        of articles holds their events, a piece of entities the mentions of them."""
+        if section == "articles":
+            for rows in self._pages("SELECT * FROM articles WHERE event IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                                    chunk):
+                events = self._chunks("SELECT * FROM events WHERE id IN ({marks})", sorted({r["event"] for r in rows}))
+                yield Digest(articles=[_article(r) for r in rows], events=[_event(r) for r in events])
+        elif section in ("events", "stories", "entities"):
+            for rows in self._pages(f"SELECT * FROM {section} WHERE id > ? ORDER BY id LIMIT ?", chunk):
+                if section == "events":
+                    yield Digest(events=[_event(r) for r in rows])
+                elif section == "stories":
+                    yield Digest(stories=[_story(r) for r in rows])
+                else:
+                    mentions = self._chunks("SELECT * FROM mentions WHERE entity IN ({marks})", [r["id"] for r in rows])
+                    yield Digest(entities=[_entity(r) for r in rows], mentions=[_mention(m) for m in mentions])
+        elif section in ("quotes", "actions"):
+            for rows in self._pages("SELECT id FROM articles WHERE event IS NOT NULL AND id > ? ORDER BY id LIMIT ?",
+                                    chunk):
+                found = self._chunks(f"SELECT * FROM {section} WHERE article IN ({{marks}})", [r["id"] for r in rows])
+                yield (Digest(quotes=[_quote(r) for r in found]) if section == "quotes"
+                       else Digest(actions=[_action(r) for r in found]))
+        elif section == "rejected":
+            yield Digest(rejected=[Rejected(r["source"], r["reason"])
+                                   for r in self._rows("SELECT * FROM rejected ORDER BY source, reason")])
+        elif section == "merges":
+            yield Digest(merges={r["absorbed"]: r["survivor"]
+                                 for r in self._rows("SELECT * FROM merges ORDER BY absorbed")})
+        else:
+            raise ValueError(f"no export section {section!r}")
+
+    def _pages(self, statement: str, chunk: int) -> Iterator[list[Any]]:
+        """Keyset pages of `statement` (parameters: the last id of the page before, the page size)."""
+        after = ""
+        while rows := self._rows(statement, (after, chunk)):
+            yield rows
+            after = rows[-1]["id"]
 
     def close(self) -> None:
         self.db.close()
@@ -572,6 +659,20 @@ def _story_entities(digest: Digest) -> list[tuple[str, str]]:
     """(story, entity) for every entity mentioned in a story's articles."""
     story_of = {article: event.story for event in digest.events for article in event.articles}
     return sorted({(story_of[m.article], m.entity) for m in digest.mentions if m.article in story_of})
+
+
+def _mention(r: Any) -> Mention:
+    return Mention(r["article"], r["entity"], r["start"], r["end"], r["text"], r["type"])
+
+
+def _quote(r: Any) -> Quote:
+    return Quote(r["article"], r["speaker"], r["speaker_name"], r["text"], r["cue"], bool(r["direct"]), r["start"],
+                 r["end"])
+
+
+def _action(r: Any) -> Action:
+    return Action(r["article"], r["actor"], r["actor_name"], r["verb"], r["code"], r["target"], r["target_name"],
+                  r["date"])
 
 
 def _event(r: Any) -> Event:
