@@ -222,3 +222,30 @@ def test_a_text_file_is_read_as_a_page_only_when_it_opens_like_one(tmp_path: Pat
     (tmp_path / "saved.txt").write_text("<!DOCTYPE html><html><body><p>A saved page.</p></body></html>", "utf-8")
     docs, _ = _read(tmp_path)
     assert {d.id: d.kind for d in docs} == {"saved": "html", "stray": "text"}
+
+
+def test_a_large_ingest_is_stored_a_chunk_at_a_time_and_ids_still_never_collide(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyline import pipeline
+    from storyline.store import SQLiteStore
+
+    for folder in ("a", "b", "c"):  # the same stem in three folders: three inputs, three ids
+        (tmp_path / "in" / folder).mkdir(parents=True)
+        (tmp_path / "in" / folder / "report.txt").write_text(f"Report {folder}\n\nThe port of {folder} reopened.",
+                                                             encoding="utf-8")
+    records = [{"id": f"r{n}", "title": f"Record {n}", "text": f"Body of record {n}."} for n in range(4)]
+    records.append({"id": "r1", "title": "Again", "text": "A second record with id r1."})
+    (tmp_path / "in" / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    monkeypatch.setattr(pipeline, "INGEST_CHUNK", 2)
+    store = SQLiteStore(tmp_path / "s.db")
+    looked_up: list[int] = []
+    stored = store.stored
+    monkeypatch.setattr(store, "stored", lambda ids: looked_up.append(len(ids)) or stored(ids))
+    report = pipeline.ingest([tmp_path / "in"], store)
+    assert max(looked_up) <= 4 and len(looked_up) == 4  # 8 inputs, 2 at a time (an id and its qualified form)
+    assert report.added == 7 and [r.reason for r in report.rejected] == [
+        "repeated id 'r1' (first used by " + str(tmp_path / "in" / "records.jsonl") + ":2)"]
+    ids = sorted(store.stored([a.id for a in store.pending_articles()]))
+    assert len([i for i in ids if i.startswith("report")]) == 3 and "report" in ids
+    assert len(store.load().rejected) == 1  # stored with its chunk
+    store.close()

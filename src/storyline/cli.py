@@ -21,7 +21,7 @@ from storyline.embeddings import SentenceTransformerEmbedder
 from storyline.export import Section, article_json, entity_json, event_json, story_json, write
 from storyline.ingest import FetchPolicy
 from storyline.ingest.fetch import DEADLINE_SECONDS
-from storyline.model import Digest, Quote, RawDocument
+from storyline.model import Digest, Quote
 from storyline.pipeline import RunReport, analyse, digest, ingest
 from storyline.relatedness import Relatedness, load
 from storyline.store import Filters, Store, StoreMissing, open_store
@@ -167,11 +167,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress(items: Iterable[RawDocument]) -> Iterable[RawDocument]:
+def _progress(items: Iterable[T]) -> Iterable[T]:
     from tqdm import tqdm
 
-    # tqdm draws only on a terminal (disable=None) and only when the run is long enough to notice.
-    return tqdm(list(items), desc="extracting", unit="article", disable=None, mininterval=1.0, file=sys.stderr)
+    # tqdm draws only on a terminal (disable=None) and only when the run is long enough to notice. Inputs are
+    # a stream (a folder is walked as it is read), so the bar counts them without a total.
+    return tqdm(items, desc="reading", unit="input", disable=None, mininterval=1.0, file=sys.stderr)
 
 
 class _StageBar:

@@ -7,7 +7,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
+from itertools import islice
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from storyline.cluster import fresh_state
 from storyline.extraction import extract_batch
@@ -20,7 +22,15 @@ from storyline.relatedness import Relatedness
 from storyline.store import Increment, Store
 from storyline.timeexpr import date_articles
 
-Progress = Callable[[Iterable[RawDocument]], Iterable[RawDocument]]
+T = TypeVar("T")
+
+
+class Progress(Protocol):
+    """Wraps a stream of inputs to show how far reading has come (the CLI's counter)."""
+
+    def __call__(self, items: Iterable[T]) -> Iterable[T]: ...
+
+
 # Told the name of each analysis stage as it starts (the CLI shows it: analysis of a big store takes minutes).
 StageReport = Callable[[str], None]
 # Told the articles analysed so far and the articles the analysis has to do, after each window.
@@ -29,6 +39,8 @@ ANALYSIS_STAGES = ("duplicates", "entities", "events and stories", "quotes and a
 # Characters of an article's text that analysis reads. The longest articles of the benchmark sets are under
 # 40,000; past this is a dump or a pasted log, where some stages (speakers, actions) slow down quadratically.
 MAX_ANALYSED_CHARS = 60_000
+# Inputs read, extracted and stored at a time (see `ingest_documents`).
+INGEST_CHUNK = 1000
 # Articles an analysis reads and places at a time (see `analyse`). It is the batch size of
 # bench/incremental.py, so that one batch and batches of 100 agree by construction; BSNLP dev took ... s.
 ANALYSIS_WINDOW = 100
@@ -54,15 +66,26 @@ def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
 
 def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
                      progress: Progress | None = None) -> RunReport:
-    """Stages 2-3 over documents already read (by `ingest`, or by `storyline watch` from what it polled).
-    Only the stored rows of these documents' ids are read: an ingest costs the same in a store of any size."""
-    items = list(items)
+    """Stages 2-3 over documents already read (by `ingest`, or by `storyline watch` from what it polled),
+    INGEST_CHUNK at a time, each chunk stored before the next is read: a backfill of millions of inputs holds
+    one chunk. Only the stored rows of a chunk's ids are read: an ingest costs the same in a store of any
+    size. `progress` wraps the stream of inputs (the CLI counts them)."""
+    report = RunReport(read=0, added=0, rejected=[])
+    claims = IdClaims({})
+    stream = iter(progress(items) if progress else items)
+    while chunk := list(islice(stream, INGEST_CHUNK)):
+        _ingest_chunk(chunk, store, claims, report)
+    return report
+
+
+def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdClaims, report: RunReport) -> None:
+    """Claim ids, extract, tag the language and date, and store one chunk; rejections stored with it."""
+    rejected_before = len(report.rejected)
     ids = {n for doc in items if isinstance(doc, RawDocument) for n in (doc.id, IdClaims.qualified(doc))}
     stored = store.stored(sorted(ids))
     known = {article_id: content_hash for article_id, (content_hash, _) in stored.items()}
-    claims = IdClaims({article_id: origin for article_id, (_, origin) in stored.items()})
+    claims.know({article_id: origin for article_id, (_, origin) in stored.items()})
     raw: list[RawDocument] = []
-    report = RunReport(read=0, added=0, rejected=[])
     for item in items:
         if isinstance(item, Rejected):
             report.rejected.append(item)
@@ -76,7 +99,7 @@ def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
                 raw.append(item)
     fresh: list[tuple[Article, str]] = []
     hashes = {doc.id: _hash(doc) for doc in raw}
-    for result in extract_batch(progress(raw) if progress else raw):
+    for result in extract_batch(raw):
         if isinstance(result, Rejected):
             report.rejected.append(result)
             report.read -= 1
@@ -90,9 +113,8 @@ def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
         except Exception as error:  # nor does an odd dateline
             report.warnings.append(Rejected(result.source, f"dateline not read ({error}); no date set"))
         fresh.append((result, hashes[result.id]))
-    report.added = store.add_articles(fresh)
-    store.add_rejected(report.rejected)
-    return report
+    report.added += store.add_articles(fresh)
+    store.add_rejected(report.rejected[rejected_before:])
 
 
 def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,

@@ -17,6 +17,11 @@ class IdClaims:
         self.owners = dict(stored)
         self.in_run: dict[str, tuple[str, str]] = {}
 
+    def know(self, stored: dict[str, str | None]) -> None:
+        """Add the owners of stored ids read since (an ingest reads the store a chunk at a time)."""
+        for article_id, origin in stored.items():
+            self.owners.setdefault(article_id, origin)
+
     @staticmethod
     def qualified(doc: RawDocument) -> str:
         """The id `doc` gets when another input holds its name-made one (its own id when it has no origin)."""
