@@ -15,7 +15,7 @@ import pytest
 
 from storyline.export import Section, to_json, validate, write
 from storyline.model import Article, Digest, Entity, Event, Mention, Story, TimelineEntry
-from storyline.store import Filters, Increment, PostgresStore, SQLiteStore, Store, open_store
+from storyline.store import Filters, Increment, PostgresStore, SQLiteStore, Store, StoreMissing, open_store
 
 
 def _article(article_id: str, lang: str, title: str, text: str, day: str) -> Article:
@@ -93,6 +93,12 @@ class StoreContract:
         assert {k: sorted(map(json.dumps, v)) for k, v in streamed.items()} == \
                {k: sorted(map(json.dumps, v)) for k, v in whole.items()}
         assert [n for section, n in pieces if section == "articles"] == [2, 2]
+
+    def test_a_reader_answers_and_refuses_writes(self, filled: Store, reader: Store) -> None:
+        assert reader.placement("dam-ar") == ("ev-talks", "st-dam") and reader.stories().total == 2
+        with pytest.raises(Exception, match=r"(?i)read.only|readonly"):
+            reader.add_articles([(_article("new", "en", "T", "Text.", "2026-03-03"), "h")])
+        assert filled.stored(["new"]) == {}
 
     def test_stories_are_listed_newest_first_or_largest_first_and_paginated(self, filled: Store) -> None:
         page = filled.stories()
@@ -203,6 +209,12 @@ class TestSQLiteStore(StoreContract):
         yield other
         other.close()
 
+    @pytest.fixture
+    def reader(self, tmp_path: Path, store: Store) -> Iterator[Store]:
+        other = SQLiteStore(tmp_path / "s.db", read_only=True)
+        yield other
+        other.close()
+
 
 class TestPostgresStore(StoreContract):
     @pytest.fixture
@@ -223,6 +235,12 @@ class TestPostgresStore(StoreContract):
         yield other
         other.close()
 
+    @pytest.fixture
+    def reader(self, postgres_url: str, store: Store) -> Iterator[Store]:
+        other = open_store(postgres_url, read_only=True)
+        yield other
+        other.close()
+
 
 def test_growth_counts_only_articles_stored_in_the_day_before_the_analysis(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "s.db")
@@ -233,3 +251,22 @@ def test_growth_counts_only_articles_stored_in_the_day_before_the_analysis(tmp_p
     store.save_results(_digest(), ("key", b"state"))
     assert [(row.id, row.recent) for row in store.stories(sort="growth").items] == [("st-dam", 1), ("st-port", 1)]
     store.close()
+
+
+def test_a_sqlite_reader_writes_not_even_the_schema_and_names_a_store_it_cannot_read(tmp_path: Path) -> None:
+    writer = SQLiteStore(tmp_path / "s.db")
+    writer.db.execute("DROP INDEX articles_pending")  # as if a newer storyline had added it
+    writer.db.commit()
+    writer.close()
+    reader = SQLiteStore(tmp_path / "s.db", read_only=True)
+    assert reader.pending() == 0
+    assert not reader.db.execute("SELECT name FROM sqlite_master WHERE name = 'articles_pending'").fetchall()
+    reader.close()
+    old = SQLiteStore(tmp_path / "s.db")
+    old.db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    old.db.commit()
+    old.close()
+    with pytest.raises(ValueError, match=r"schema version 3, this storyline reads .*a writer .* upgrades it"):
+        SQLiteStore(tmp_path / "s.db", read_only=True)
+    with pytest.raises(StoreMissing):
+        SQLiteStore(tmp_path / "none.db", read_only=True)

@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(f"cannot write {args.json}: {problem}")
         return EXIT_USAGE
     try:
-        store = open_store(args.db, create=args.writes)
+        store = open_store(args.db, create=args.writes, read_only=args.read_only)
     except StoreMissing as error:
         _error(str(error))
         return EXIT_NOTHING
@@ -86,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=DEFAULT_DB,
                         help=f"store: a SQLite file (default ./{DEFAULT_DB}) or a postgresql:// URL")
-    common.set_defaults(writes=False)
+    common.set_defaults(writes=False, read_only=False)  # writes: creates a missing store
     inputs = argparse.ArgumentParser(add_help=False)
     inputs.add_argument("--allow-private-urls", action="store_true",
                         help="fetch URLs on loopback, private and link-local addresses (intranet feeds)")
@@ -124,16 +124,16 @@ def _parser() -> argparse.ArgumentParser:
     stories.add_argument("--sort", choices=["recent", "growth", "size"], default="recent",
                          help="newest first (default), growing fastest, or largest")
     stories.add_argument("--text", metavar="QUERY", help="only stories with an article matching QUERY")
-    stories.set_defaults(run=_stories)
+    stories.set_defaults(run=_stories, read_only=True)
 
     show = commands.add_parser("show", parents=[common], help="show one story, event, article or entity")
     show.add_argument("id")
-    show.set_defaults(run=_show)
+    show.set_defaults(run=_show, read_only=True)
 
     search = commands.add_parser("search", parents=[common, narrow],
                                  help="full-text and entity search over analysed articles")
     search.add_argument("query")
-    search.set_defaults(run=_search)
+    search.set_defaults(run=_search, read_only=True)
 
     rebuild = commands.add_parser("rebuild", parents=[common],
                                   help="recompute every result from the stored articles (after an upgrade)")
@@ -163,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", parents=[common], help="write the JSON export of the store")
     export.add_argument("--json", metavar="FILE", required=True, help="output file ('-' for stdout)")
-    export.set_defaults(run=_export)
+    export.set_defaults(run=_export, read_only=True)
     return parser
 
 

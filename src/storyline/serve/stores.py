@@ -38,7 +38,7 @@ class StoreSource:
         """This thread's reader, its clock restarted: call it once at the start of each request."""
         local = self._local
         if getattr(local, "store", None) is None:
-            local.store = open_store(self.target, create=False)
+            local.store = open_store(self.target, create=False, read_only=True)
             local.until = 0.0
             if isinstance(local.store, SQLiteStore):
                 local.store.db.set_progress_handler(lambda: time.monotonic() > local.until, PROGRESS_STEPS)

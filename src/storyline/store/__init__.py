@@ -17,9 +17,10 @@ __all__ = ["SCHEMA_VERSION", "EntityRecord", "Filters", "Increment", "Page", "Po
            "SQLiteStore", "Store", "StoreMissing", "StoryRow", "StorySort", "open_store"]
 
 
-def open_store(target: str | Path, create: bool = True) -> Store:
+def open_store(target: str | Path, create: bool = True, read_only: bool = False) -> Store:
     """A store for `--db`: a `postgresql://` URL for PostgreSQL, anything else is a SQLite file path, which
-    is created when missing only if `create` (writers do; readers raise StoreMissing instead)."""
+    is created when missing only if `create` (writers do; readers raise StoreMissing instead). A `read_only`
+    store writes nothing, not even its schema, and refuses writes (readers: the CLI's, the web server's)."""
     if str(target).startswith(("postgresql://", "postgres://")):
-        return PostgresStore(str(target))
-    return SQLiteStore(target, create)
+        return PostgresStore(str(target), read_only)
+    return SQLiteStore(target, create, read_only)

@@ -19,7 +19,8 @@ class PostgresStore(SQLStore):
 
     placeholder = "%s"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        """`read_only`: a reader's connection, which writes nothing (not even the schema) and refuses writes."""
         try:
             import psycopg
             from psycopg.rows import dict_row
@@ -28,6 +29,10 @@ class PostgresStore(SQLStore):
                 from error
         try:
             self.db = psycopg.connect(url, row_factory=dict_row, autocommit=True)
+            if read_only:
+                self.db.execute("SET default_transaction_read_only = on")
+                self._check_schema()
+                return
             self._create_schema(
                 "CREATE TABLE IF NOT EXISTS articles_fts (id TEXT PRIMARY KEY, doc tsvector NOT NULL);"
                 "CREATE INDEX IF NOT EXISTS articles_fts_doc ON articles_fts USING gin (doc)"

@@ -175,6 +175,18 @@ class SQLStore:
         first; None when the query holds no searchable word."""
         raise NotImplementedError
 
+    def _check_schema(self) -> None:
+        """For a reader, which never writes (no schema statements, no migration): the store must be one this
+        storyline wrote, at its schema version."""
+        try:
+            found = self._rows("SELECT value FROM meta WHERE key = 'schema_version'")
+        except Exception as error:  # no meta table: some other database
+            raise ValueError(f"not a storyline store ({one_line(error)})") from error
+        if not found or int(found[0]["value"]) != SCHEMA_VERSION:
+            version = found[0]["value"] if found else "none"
+            raise ValueError(f"the store has schema version {version}, this storyline reads {SCHEMA_VERSION}: "
+                             "a writer (storyline ingest or rebuild) upgrades it")
+
     def _create_schema(self, extra: str) -> None:
         """Tables and indexes (`extra`: the backend's full-text index). A store of an older version loses its
         derived tables and its full-text index, which is rebuilt from the articles."""

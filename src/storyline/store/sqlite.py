@@ -20,13 +20,19 @@ class StoreMissing(ValueError):
 class SQLiteStore(SQLStore):
     """The embedded default: one file, WAL journal, FTS5 full-text index over normalised text."""
 
-    def __init__(self, path: str | Path, create: bool = True) -> None:
+    def __init__(self, path: str | Path, create: bool = True, read_only: bool = False) -> None:
+        """`create`: make the file when it is missing (writers); `read_only`: a reader's connection, which
+        writes nothing, not even the schema (opening a big store must not build an index), and refuses writes."""
         self.path = str(path)
-        if not create and self.path != ":memory:" and not Path(self.path).exists():
+        if (read_only or not create) and self.path != ":memory:" and not Path(self.path).exists():
             raise StoreMissing(f"no store at {self.path} (digest or ingest creates one)")
         try:
             self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS)
             self.db.row_factory = sqlite3.Row
+            if read_only:
+                self.db.execute("PRAGMA query_only = ON")
+                self._check_schema()
+                return
             self.db.execute("PRAGMA journal_mode=WAL")
             # The index's rowid is the article row's: FTS5 finds a row by rowid at once, while a lookup by an
             # UNINDEXED id column scans the whole index (which made every insert O(store)).
