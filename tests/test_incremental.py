@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from storyline import increment, pipeline
+from storyline import cluster, increment, pipeline
 from storyline.cli import main
 from storyline.export import to_json, validate
 from storyline.model import Article
@@ -185,3 +185,25 @@ def test_the_sample_corpus_fed_in_batches_agrees_with_one_run(tmp_path: Path, si
 def test_the_seeds_stay_exact_fed_one_or_two_at_a_time(seeds: Path, tmp_path: Path, size: int) -> None:
     expected, got = _fed_in_batches(seeds, tmp_path, size)
     assert got == expected
+
+
+def test_a_late_article_older_than_every_kept_closed_event_finds_its_event_in_the_store(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cluster, "KEPT_CLOSED_EVENTS", 0)  # the state keeps no closed event: only the store does
+    store = SQLiteStore(tmp_path / "s.db")
+    days = sorted(DAYS)
+    pipeline.ingest([_batch(tmp_path / "in", days[:1] + days[2:])], store)
+    pipeline.analyse(store)
+    flood = _events(store)["a-2026-01-05"]
+    archived = {r[0] for r in store.db.execute("SELECT event FROM closed_features")}
+    assert flood in archived  # closed weeks before the last article, and kept in the store's index only
+    searched: list[list[str]] = []
+    found = store.closed_events
+    monkeypatch.setattr(store, "closed_events", lambda features, *rest: searched.append(features) or found(
+        features, *rest))
+    pipeline.ingest([_batch(tmp_path / "late", days[1:2])], store)  # the flood's second day, a month late
+    pipeline.analyse(store)
+    events = _events(store)
+    assert searched and events["a-2026-01-06"] == flood
+    assert events["a-2026-01-05"] == flood and store.pending() == 0
+    store.close()

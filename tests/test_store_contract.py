@@ -8,13 +8,14 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from storyline.export import Section, to_json, validate, write
-from storyline.model import Article, Digest, Entity, Event, Mention, Story, TimelineEntry
+from storyline.model import Action, Article, Digest, Entity, Event, Mention, Quote, Story, TimelineEntry
 from storyline.store import Filters, Increment, PostgresStore, SQLiteStore, Store, StoreMissing, open_store
 
 
@@ -194,6 +195,71 @@ class StoreContract:
             order.append("first")
         thread.join(5)
         assert order == ["first", "second"]
+
+    def test_a_story_is_read_by_day_language_and_entity(self, filled: Store) -> None:
+        assert filled.story_days("st-dam") == [("2026-03-02", "ar", 1), ("2026-03-02", "en", 1),
+                                               ("2026-03-09", "fr", 1)]
+        volumes = filled.story_volumes(["st-dam", "st-port", "nope"])
+        assert dict(volumes) == {"st-dam": [("2026-03-02", 2), ("2026-03-09", 1)], "st-port": [("2026-02-10", 1)]}
+        haddad, valletta = filled.entities_by_id(["e-haddad", "e-valletta"]).values()
+        assert filled.story_entities("st-dam", 10) == [(haddad, 3)]
+        assert filled.story_entities("st-port", 10) == [(valletta, 1)] and filled.story_entities("nope", 10) == []
+        assert filled.story_titles(["st-dam", "nope"]) == {"st-dam": "Kessara dam dispute"}
+        assert filled.event_titles(["ev-deal", "ev-port"]) == {"ev-deal": "Deal signed in Cairo",
+                                                              "ev-port": "Port strike in Valletta"}
+
+    def test_an_entity_is_read_with_its_stories_events_and_days(self, filled: Store) -> None:
+        assert (filled.entity_article_count("e-haddad"), filled.entity_article_count("nope")) == (3, 0)
+        assert filled.entity_stories("e-haddad", 10) == ([{
+            "id": "st-dam", "title": "Kessara dam dispute", "languages": ["ar", "en", "fr"],
+            "last_date": "2026-03-09", "article_count": 3}], 1)
+        assert filled.entity_events("e-haddad", 10, 5000) == [  # newest first
+            {"id": "ev-deal", "title": "Deal signed in Cairo", "date": "2026-03-09", "story": "st-dam",
+             "languages": ["fr"], "articles_naming": 1},
+            {"id": "ev-talks", "title": "Dam talks open in Geneva", "date": "2026-03-02", "story": "st-dam",
+             "languages": ["ar", "en"], "articles_naming": 2}]
+        assert [e["id"] for e in filled.entity_events("e-haddad", 1, 5000)] == ["ev-deal"]
+        assert filled.mentions_per_day("e-haddad") == [("2026-03-02", 2), ("2026-03-09", 1)]
+        assert [e.id for e in filled.entities_named("كريم الحداد", 10)] == ["e-haddad"]
+        assert filled.entities_named("   ", 10) == [] and filled.cooccurring_entities("e-haddad", 10, 5000) == []
+
+    def test_placements_and_mentions_are_read_for_many_articles_at_once(self, filled: Store) -> None:
+        filled.add_articles([(_article("late", "en", "Late news", "Karim al-Haddad flew home.", "2026-03-10"), "h")])
+        assert filled.placements(["dam-ar", "port-en", "late", "nope"]) == {"dam-ar": ("ev-talks", "st-dam"),
+                                                                            "port-en": ("ev-port", "st-port")}
+        assert filled.mentions_of_articles(["dam-en", "dam-ar"]) == [
+            Mention("dam-ar", "e-haddad", 6, 16, "كريم الحداد", "PER"),
+            Mention("dam-en", "e-haddad", 0, 15, "Karim al-Haddad", "PER")]
+        assert filled.mentions_per_day("e-haddad") == [("2026-03-02", 2), ("2026-03-09", 1)]  # not "late"
+
+    def test_quotes_actions_copies_and_neighbours_are_read_from_the_articles(self, store: Store) -> None:
+        wire = replace(ARTICLES[0], id="dam-en-wire", source="dam-en-wire.txt", duplicate_of="dam-en")
+        store.add_articles((a, f"hash-{a.id}") for a in [*ARTICLES, wire])
+        said = Quote("dam-fr", "e-haddad", "Karim al-Haddad", "Nous avons un accord.", "a déclaré", True, 60, 81)
+        unattributed = Quote("dam-en", None, None, "We will meet again.", "said", True, 70, 89)
+        reported = Quote("dam-en", "e-haddad", "Karim al-Haddad", "the talks were useful", "said", False, 30, 51)
+        signed = Action("dam-fr", "e-haddad", "Karim al-Haddad", "signed", "SIGN", None, "the accord", "2026-03-09")
+        geneva = Entity("e-geneva", "Geneva", "LOC", ["Geneva", "جنيف"])
+        digest = _digest()
+        events = [replace(e, articles=[*e.articles, wire.id]) if e.id == "ev-talks" else e for e in digest.events]
+        stories = [replace(s, articles=[*s.articles, wire.id]) if s.id == "st-dam" else s for s in digest.stories]
+        store.save_results(replace(
+            digest, articles=[*ARTICLES, wire], events=events, stories=stories, entities=[*digest.entities, geneva],
+            mentions=[*digest.mentions, Mention("dam-en", "e-geneva", 18, 24, "Geneva", "LOC"),
+                      Mention("dam-ar", "e-geneva", 16, 20, "جنيف", "LOC")],
+            quotes=[said, unattributed, reported], actions=[signed]))
+        # direct quotes only, attributed first
+        assert store.story_quotes("st-dam", 10) == [(said, "fr"), (unattributed, "en")]
+        assert store.story_quotes("st-dam", 1) == [(said, "fr")]
+        assert store.speaker_quotes("e-haddad", 10) == [(said, "fr"), (reported, "en")]  # newest first
+        assert store.quotes_of_articles(["dam-en", "dam-fr"]) == [reported, unattributed, said]
+        assert store.actions_of_articles(["dam-fr", "port-en"]) == [signed]
+        assert store.article_copies("ev-talks", "dam-en") == ["dam-en-wire"]
+        assert store.article_copies("ev-talks", "dam-ar") == []
+        haddad = store.entities_by_id(["e-haddad"])["e-haddad"]
+        assert store.cooccurring_entities("e-haddad", 10, 5000) == [(geneva, 2)]
+        assert store.cooccurring_entities("e-geneva", 10, 5000) == [(haddad, 2)]
+        assert store.entities_named("جنيف", 10) == [geneva]
 
 
 class TestSQLiteStore(StoreContract):

@@ -23,7 +23,7 @@ import math
 import pickle
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -206,6 +206,10 @@ class Clustering:
     related: dict[str, list[str]]
 
 
+# Finds archived closed events for a late article: its index features and date -> (event, its story).
+Archive = Callable[[list[str], datetime], list[tuple[Group, str]]]
+
+
 class OnlineClusterer:
     """Assign articles to events one at a time; candidates come from an inverted index of event features."""
 
@@ -231,6 +235,10 @@ class OnlineClusterer:
         self.closed_index: dict[str, set[str]] = defaultdict(set)
         self.closed_story: dict[str, str] = {}
         self.reopened: set[str] = set()
+        # Where closed events older than the kept ones are found (the store's index; see `cluster_more`), and
+        # the events this run closed, for it to keep there. Neither is part of the saved state.
+        self.archive: Archive | None = None
+        self.closed_now: list[Group] = []
 
     def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
             segments: bool = True, when: datetime | None = None, undated_search: bool = False) -> str:
@@ -245,6 +253,8 @@ class OnlineClusterer:
         item.keys = item.keys | frozenset(entity_keys)
         people = frozenset(anchors)
         if undated_search and (article.published is None or self._late(article.published)):
+            if article.published is not None and self.archive is not None:
+                self._recall(item, article.published)
             found = self.best(item, article.published, people | _number_marks(item), look_back=True)
             if found and found[0].id in self.closed:  # a late article joins a closed event of its time
                 return self._reopen(found[0], article.id, item, when)
@@ -375,6 +385,7 @@ class OnlineClusterer:
         del self._open[event.id]
         self.story_of[event.id] = self.stories.add(event)
         del self.events[event.id]
+        self.closed_now.append(event)
         if self.keep_closed:
             event._pooled = None  # rebuilt if a late article asks
             self.closed[event.id] = event
@@ -390,6 +401,18 @@ class OnlineClusterer:
         self.closed_story.pop(event_id, None)
         self.reopened.discard(event_id)
         _unindex(self.closed_index, event)
+
+    def _recall(self, item: Profile, when: datetime) -> None:
+        """Bring the archived closed events of a late article's time that share its features back among the
+        kept closed events, where `best` looks (they stay until newer closed events push them out)."""
+        assert self.archive is not None
+        for event, story in self.archive(_index_features(item), when):
+            if event.id in self.closed or event.id in self.events:
+                continue
+            self.closed[event.id] = event
+            self.closed_story[event.id] = story
+            for feature in event.indexed:
+                self.closed_index[feature].add(event.id)
 
     def _late(self, when: datetime) -> bool:
         now = self.latest()
@@ -407,7 +430,7 @@ class OnlineClusterer:
         (their articles' events, their stories) has been saved by the run that closed them, so only the open
         events' part is kept. The scorer is not part of it (it is code and shipped data)."""
         open_events = set(self.events)
-        state = {**self.__dict__, "scorer": None, "reopened": set(),
+        state = {**self.__dict__, "scorer": None, "reopened": set(), "archive": None, "closed_now": [],
                  "event_of": {a: e for a, e in self.event_of.items() if e in open_events},
                  "story_of": {}, "related": {e: list(a) for e, a in self.related.items() if e in open_events},
                  "stories": {**self.stories.__dict__, "scorer": None}}
@@ -574,13 +597,17 @@ def open_articles(state: bytes) -> list[str]:
 
 
 def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[Mention],
-                 scorer: Relatedness | None = None) -> tuple[Clustering, bytes]:
+                 scorer: Relatedness | None = None,
+                 archive: Archive | None = None) -> tuple[Clustering, bytes, list[tuple[Group, str]]]:
     """Continue a stream: place `articles` (the new ones) after the snapshot `state`, in date order, an
-    undated one at the stream's time. Returns the clustering of every article of the events open at the
-    start or since (the events whose rows may change) and the state to continue from next time."""
+    undated one at the stream's time; a late article also looks for the closed events of its time in
+    `archive`. Returns the clustering of every article of the events open at the start or since (the events
+    whose rows may change), the state to continue from next time, and the events this run closed or joined
+    again, with their stories, for the archive."""
     keys = entity_keys(mentions)
     people = anchor_keys(mentions, articles)
     clusterer = OnlineClusterer.restore(state, scorer)
+    clusterer.archive = archive
     ordered = sorted(articles, key=lambda a: (a.published is None, a.published or datetime.min.replace(tzinfo=UTC),
                                               a.id))
     for article in ordered:  # an undated article arrives after the dated ones, at the stream's time then
@@ -594,7 +621,10 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
     result = OnlineClusterer.restore(after, scorer).finish()  # open events get provisional stories
     event_of = {**{a: e for a, e in clusterer.event_of.items() if e in closed}, **result.event_of}
     related = {e: sorted(set(ids)) for e, ids in clusterer.related.items() if e in closed}
-    return Clustering(event_of, {**closed, **result.story_of}, {**related, **result.related}), after
+    archived = {e.id: e for e in clusterer.closed_now}
+    archived.update({e: clusterer.closed[e] for e in clusterer.reopened})
+    return (Clustering(event_of, {**closed, **result.story_of}, {**related, **result.related}), after,
+            [(event, closed[event.id]) for event in archived.values()])
 
 
 def undated_positions(articles: Sequence[Article], keys: Mapping[str, set[str]],

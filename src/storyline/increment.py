@@ -9,17 +9,19 @@ was shown in, the provisional story is absorbed and its id points to the survivo
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
-from storyline.cluster import cluster_more, open_articles
+from storyline.cluster import EVENT_WINDOW_DAYS, MAX_CANDIDATES, Archive, Group, cluster_more, open_articles
 from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
 from storyline.normalize import normalize
 from storyline.recognition import resolve
 from storyline.relatedness import Relatedness
-from storyline.store import Increment, Store
+from storyline.store import ClosedEvent, Increment, Store
 from storyline.summarise import stories_of, summarise
 from storyline.timeexpr import date_articles
 
@@ -35,7 +37,7 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     context = store.articles_by_id(open_articles(state))
     entities, mentions = _resolved(new, context, store)
     say("events and stories")
-    clustering, after = cluster_more(state, new, mentions, scorer)
+    clustering, after, archived = cluster_more(state, new, mentions, scorer, _archive(store))
     touched_ids = sorted(set(clustering.event_of) - {a.id for a in new})
     members = [*store.articles_by_id(touched_ids), *new]
     events, _ = summarise(members, clustering, language)
@@ -47,7 +49,30 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     merges = {old: story_now[event] for event, old in before.items() if old not in alive}
     say("quotes and actions")
     quotes, actions = statements(new, entities, mentions)
-    return Increment(new, events, stories, merges, entities, mentions, quotes, actions, after)
+    closed = [ClosedEvent(event.id, story, _iso(event.first), _iso(event.last), _archived_state(event),
+                          sorted(event.indexed)) for event, story in archived]
+    return Increment(new, events, stories, merges, entities, mentions, quotes, actions, after, closed)
+
+
+def _archive(store: Store) -> Archive:
+    """The store's index of closed events, as the clusterer asks it: the events of a late article's days
+    (EVENT_WINDOW_DAYS either side) that share most of its features."""
+    def find(features: list[str], when: datetime) -> list[tuple[Group, str]]:
+        span = timedelta(days=EVENT_WINDOW_DAYS)
+        found = store.closed_events(features, (when - span).isoformat(), (when + span).isoformat(), MAX_CANDIDATES)
+        # The state is storyline's own, read from its own store, as the clusterer state is (see restore).
+        return [(pickle.loads(event.state), event.story) for event in found]
+
+    return find
+
+
+def _archived_state(event: Group) -> bytes:
+    event._pooled = None  # rebuilt when a late article asks
+    return pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat() if when else None
 
 
 def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple[list[Entity], list[Mention]]:

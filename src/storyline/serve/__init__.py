@@ -2,8 +2,8 @@
 
 A thin layer over the readers the CLI uses, datasette-style: every HTML page has a `.json` twin, the API
 under /api/ speaks the export's field names, and `POST /api/articles` ingests records as `storyline ingest`
-does. `app.py` puts it together; `views.py` computes each page's data, `pages.py` and `api.py` answer,
-`queries.py` holds the readers the store protocol lacks, `charts.py` draws SVG, `text.py` marks text.
+does. `app.py` puts it together; `views.py` computes each page's data from Store readers (the pages' own live
+in `store/reading.py`), `pages.py` and `api.py` answer, `charts.py` draws SVG, `text.py` marks text.
 """
 
 from __future__ import annotations

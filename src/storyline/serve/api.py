@@ -22,7 +22,7 @@ from storyline.ingest.decoding import InputError, decode
 from storyline.ingest.records import read_json, read_jsonl
 from storyline.model import RawDocument, Rejected
 from storyline.pipeline import analyse, ingest_documents
-from storyline.serve import queries, views
+from storyline.serve import views
 from storyline.serve.schemas import (
     ArticleOut,
     EntityOut,
@@ -201,7 +201,7 @@ def _ingest(settings: Settings, body: bytes, jsonl: bool) -> dict[str, Any]:
     with settings.source.writer() as store:
         report = ingest_documents(seen(documents(body, jsonl)), store)
         analyse(store, settings.language, report=report, load=False, incremental=True)
-        places = queries.placements(store, sorted({doc.id for doc in read}))
+        places = store.placements(sorted({doc.id for doc in read}))
         return {"read": report.read, "added": report.added,
                 "rejected": [{"source": r.source, "reason": r.reason} for r in report.rejected],
                 "warnings": [{"source": r.source, "reason": r.reason} for r in report.warnings],

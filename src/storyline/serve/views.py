@@ -13,7 +13,7 @@ from typing import Any
 
 from storyline.export import article_json, entity_json, event_json, story_json
 from storyline.model import Action, Article, Entity, Quote
-from storyline.serve import grouping, queries
+from storyline.serve import grouping
 from storyline.serve.text import by_script, lead
 from storyline.store import Filters, Store, StoryRow, StorySort
 
@@ -103,7 +103,7 @@ def _next(offset: int, limit: int, total: int) -> int | None:
 def home(store: Store, found: Filters, sort: StorySort, limit: int, offset: int) -> dict[str, Any]:
     """One page of stories with each one's articles per day, fastest-growing first by default."""
     page = store.stories(found, sort, limit, offset)
-    volumes = queries.story_volumes(store, [r.id for r in page.items])
+    volumes = store.story_volumes([r.id for r in page.items])
     stories = [{**story_row(r), "volume": [{"date": d, "articles": n} for d, n in volumes.get(r.id, [])]}
                for r in page.items]
     return {"stories": stories, "total": page.total, "offset": offset, "limit": limit,
@@ -117,7 +117,7 @@ def story(store: Store, story_id: str) -> dict[str, Any] | None:
     if found is None:
         return None
     events = {e.id: e for e in store.events_of_stories([story_id])}
-    days = queries.story_days(store, story_id)
+    days = store.story_days(story_id)
     timeline = [{"date": t.date, "event": t.event, "title": t.title,
                  "languages": events[t.event].languages if t.event in events else [],
                  "article_count": len(events[t.event].articles) if t.event in events else 0}
@@ -125,8 +125,8 @@ def story(store: Store, story_id: str) -> dict[str, Any] | None:
     return {
         "story": story_json(found),
         "timeline": timeline,
-        "entities": [_entity_brief(e, n) for e, n in queries.story_entities(store, story_id, STORY_ENTITIES)],
-        "quotes": [quote_json(q, lang) for q, lang in queries.story_quotes(store, story_id, STORY_QUOTES)],
+        "entities": [_entity_brief(e, n) for e, n in store.story_entities(story_id, STORY_ENTITIES)],
+        "quotes": [quote_json(q, lang) for q, lang in store.story_quotes(story_id, STORY_QUOTES)],
         "articles_per_day": [{"date": d, "lang": lang, "articles": n} for d, lang, n in days if d],
         "undated_articles": sum(n for d, _, n in days if not d),
     }
@@ -156,17 +156,17 @@ def event(store: Store, event_id: str, scores: bool = False) -> dict[str, Any] |
     for a in articles:
         if a.duplicate_of not in members:
             columns.setdefault(a.lang or "?", []).append({**_card(a), "copies": copies.get(a.id, [])})
-    mentions = queries.article_mentions(store, found.articles)
+    mentions = store.mentions_of_articles(found.articles)
     entities = store.entities_by_id(sorted({m.entity for m in mentions}))
     lang_of = {a.id: a.lang for a in articles}
     related = store.articles_by_id(found.related_articles)
     return {
         "event": event_json(found),
-        "story": {"id": found.story, "title": queries.titles(store, "stories", [found.story]).get(found.story)},
+        "story": {"id": found.story, "title": store.story_titles([found.story]).get(found.story)},
         "languages": [{"lang": lang, "articles": cards} for lang, cards in sorted(columns.items())],
         "quotes": [quote_json(q, lang_of.get(q.article))
-                   for q in queries.article_quotes(store, found.articles)[:EVENT_LISTED]],
-        "actions": [action_json(a) for a in queries.article_actions(store, found.articles)[:EVENT_LISTED]],
+                   for q in store.quotes_of_articles(found.articles)[:EVENT_LISTED]],
+        "actions": [action_json(a) for a in store.actions_of_articles(found.articles)[:EVENT_LISTED]],
         "why": grouping.signals(articles, mentions, entities, scores),
         "related_articles": [{"id": a.id, "title": a.title, "lang": a.lang} for a in related],
     }
@@ -179,19 +179,19 @@ def article(store: Store, article_id: str) -> dict[str, Any] | None:
     if found is None or placed is None:
         return None
     event_id, story_id = placed
-    mentions = queries.article_mentions(store, [article_id])
+    mentions = store.mentions_of_articles([article_id])
     entities = store.entities_by_id(sorted({m.entity for m in mentions}))
     return {
         "article": article_json(found, event_id, story_id),
-        "event": {"id": event_id, "title": queries.titles(store, "events", [event_id]).get(event_id)},
-        "story": {"id": story_id, "title": queries.titles(store, "stories", [story_id]).get(story_id)},
-        "copies": queries.copies(store, event_id, article_id),
+        "event": {"id": event_id, "title": store.event_titles([event_id]).get(event_id)},
+        "story": {"id": story_id, "title": store.story_titles([story_id]).get(story_id)},
+        "copies": store.article_copies(event_id, article_id),
         "mentions": [{"entity": m.entity, "start": m.start, "end": m.end, "text": m.text, "type": m.type}
                      for m in mentions],
         "entities": {e.id: _entity_brief(e) for e in entities.values()},
         "quotes": [{**quote_json(q, found.lang), "start": q.start, "end": q.end}
-                   for q in queries.article_quotes(store, [article_id])],
-        "actions": [action_json(a) for a in queries.article_actions(store, [article_id])],
+                   for q in store.quotes_of_articles([article_id])],
+        "actions": [action_json(a) for a in store.actions_of_articles([article_id])],
     }
 
 
@@ -202,8 +202,8 @@ def entity(store: Store, entity_id: str) -> dict[str, Any] | None:
     found = store.entities_by_id([entity_id]).get(entity_id)
     if found is None:
         return None
-    stories, story_total = queries.entity_stories(store, entity_id, ENTITY_STORIES)
-    count = queries.entity_article_count(store, entity_id)
+    stories, story_total = store.entity_stories(entity_id, ENTITY_STORIES)
+    count = store.entity_article_count(entity_id)
     return {
         "entity": {"id": found.id, "name": found.name, "type": found.type, "variants": found.variants},
         "variants_by_script": by_script([found.name, *found.variants]),
@@ -211,11 +211,11 @@ def entity(store: Store, entity_id: str) -> dict[str, Any] | None:
         "sampled_articles": min(count, ENTITY_SAMPLE),
         "stories": stories,
         "story_count": story_total,
-        "events": queries.entity_events(store, entity_id, ENTITY_EVENTS, ENTITY_SAMPLE),
-        "quotes": [quote_json(q, lang) for q, lang in queries.speaker_quotes(store, entity_id, ENTITY_QUOTES)],
+        "events": store.entity_events(entity_id, ENTITY_EVENTS, ENTITY_SAMPLE),
+        "quotes": [quote_json(q, lang) for q, lang in store.speaker_quotes(entity_id, ENTITY_QUOTES)],
         "cooccurring": [_entity_brief(e, n)
-                        for e, n in queries.cooccurring(store, entity_id, NEIGHBOURS, ENTITY_SAMPLE)],
-        "mentions_per_day": [{"date": d, "mentions": n} for d, n in queries.mentions_per_day(store, entity_id)],
+                        for e, n in store.cooccurring_entities(entity_id, NEIGHBOURS, ENTITY_SAMPLE)],
+        "mentions_per_day": [{"date": d, "mentions": n} for d, n in store.mentions_per_day(entity_id)],
     }
 
 
@@ -225,10 +225,10 @@ def search(store: Store, query: str, found: Filters, limit: int, offset: int) ->
     if len(query) > MAX_FILTER_CHARS:
         raise BadRequest(f"the query is longer than {MAX_FILTER_CHARS} characters")
     hits = store.search(query, limit + 1, found, offset) if query else []
-    places = queries.placements(store, [a.id for a in hits[:limit]])
+    places = store.placements([a.id for a in hits[:limit]])
     items = [article_json(a, *places[a.id]) for a in hits[:limit] if a.id in places]
     return {"query": query, "filters": asdict(found),
-            "entities": [_entity_brief(e) for e in queries.entities_named(store, query, SEARCH_ENTITIES)],
+            "entities": [_entity_brief(e) for e in store.entities_named(query, SEARCH_ENTITIES)],
             "items": items, "offset": offset, "limit": limit, "next": offset + limit if len(hits) > limit else None}
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from storyline.store.postgres import PostgresStore
-from storyline.store.protocol import EntityRecord, Filters, Increment, Page, Store, StoryRow, StorySort
+from storyline.store.protocol import ClosedEvent, EntityRecord, Filters, Increment, Page, Store, StoryRow, StorySort
 from storyline.store.sql import SCHEMA_VERSION, SQLStore
 from storyline.store.sqlite import SQLiteStore, StoreMissing
 
-__all__ = ["SCHEMA_VERSION", "EntityRecord", "Filters", "Increment", "Page", "PostgresStore", "SQLStore",
+__all__ = ["SCHEMA_VERSION", "ClosedEvent", "EntityRecord", "Filters", "Increment", "Page", "PostgresStore", "SQLStore",
            "SQLiteStore", "Store", "StoreMissing", "StoryRow", "StorySort", "open_store"]
 
 

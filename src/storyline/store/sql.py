@@ -35,7 +35,8 @@ from storyline.model import (
     TimelineEntry,
 )
 from storyline.normalize import normalize
-from storyline.store.protocol import EntityRecord, Filters, Increment, Page, StoryRow, StorySort
+from storyline.store.protocol import ClosedEvent, EntityRecord, Filters, Increment, Page, StoryRow, StorySort
+from storyline.store.reading import PageReads
 
 # Version 2 added events.related; version 4 articles.origin, .event and .added, the story columns readers
 # sort by and the entity name keys. Derived tables are rebuilt by every analysis, so migrating a store is
@@ -45,6 +46,9 @@ SCHEMA_VERSION = 4
 ARTICLE_COLUMNS_ADDED = {4: ("origin", "event", "added", "analysed_hash")}
 # Ids per IN (...) list: SQLite's limit on bound variables is 32,766, PostgreSQL's 65,535.
 ID_CHUNK = 500
+# A closed event found for a late article ended at most this many days after the article's span (an
+# event lasting longer, one that kept receiving articles for a month, is not found by articles of its start).
+CLOSED_SPAN_DAYS = 30
 # Items per piece of `scan` (what an export holds at once).
 SCAN_CHUNK = 1000
 # A story's growth is the number of its articles stored in this window before its last analysis.
@@ -72,6 +76,14 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE TABLE IF NOT EXISTS analysis_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS merges (absorbed TEXT PRIMARY KEY, survivor TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS closed_events (
+    id TEXT PRIMARY KEY, story TEXT NOT NULL, first TEXT, last TEXT, state TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS closed_events_last ON closed_events (last);
+CREATE TABLE IF NOT EXISTS closed_features (
+    feature TEXT NOT NULL, last TEXT NOT NULL, event TEXT NOT NULL, PRIMARY KEY (feature, last, event)
+);
+CREATE INDEX IF NOT EXISTS closed_features_event ON closed_features (event);
 CREATE TABLE IF NOT EXISTS rejected (
     source TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (source, reason)
 );
@@ -140,12 +152,12 @@ _UPSERT_ARTICLE = (  # an update keeps when the article was first stored
     + ", ".join(f"{column} = excluded.{column}" for column in _ARTICLE_COLUMNS[1:-1])
 )
 _DERIVED_TABLES = ("entities", "entity_names", "mentions", "quotes", "actions", "events", "stories", "story_languages",
-                   "story_entities")
+                   "story_entities", "closed_events", "closed_features")
 _STORY_ROW = ", ".join(f"s.{column}" for column in ("id", "title", "languages", "size", "event_count", "first_date",
                                                     "last_date", "recent"))
 
 
-class SQLStore:
+class SQLStore(PageReads):
     """Everything both SQL stores share. SQL is written with `?` placeholders; subclasses say how to
     connect, open a transaction, and index and search full text, the only parts where the dialects differ."""
 
@@ -282,7 +294,7 @@ class SQLStore:
             cursor = db.cursor()
             for table in _DERIVED_TABLES:
                 cursor.execute(f"DELETE FROM {table}")
-                if rows[table]:
+                if rows.get(table):  # a whole result has no closed events: its analysis kept no state
                     marks = ", ".join("?" * len(rows[table][0]))
                     cursor.executemany(self._sql(f"INSERT INTO {table} VALUES ({marks})"), rows[table])
             # Analysis may link a copy or date an undated article from its text: keep both with the article.
@@ -459,7 +471,36 @@ class SQLStore:
                     f" ({', '.join('?' * len(chunk))})"), chunk)
             cursor.executemany(self._sql("INSERT INTO merges VALUES (?, ?) ON CONFLICT (absorbed) DO UPDATE"
                                          " SET survivor = excluded.survivor"), sorted(increment.merges.items()))
+            self._save_closed(cursor, increment.closed)
             self._save_state(cursor, None if state_key is None else (state_key, increment.state))
+
+    def _save_closed(self, cursor: Any, closed: Sequence[ClosedEvent]) -> None:
+        ids = [c.id for c in closed]
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start:start + ID_CHUNK]
+            for table, column in (("closed_events", "id"), ("closed_features", "event")):
+                cursor.execute(self._sql(f"DELETE FROM {table} WHERE {column} IN ({', '.join('?' * len(chunk))})"),
+                               chunk)
+        cursor.executemany(self._sql("INSERT INTO closed_events VALUES (?, ?, ?, ?, ?)"),
+                           [(c.id, c.story, c.first, c.last, base64.b64encode(c.state).decode()) for c in closed])
+        cursor.executemany(self._sql("INSERT INTO closed_features VALUES (?, ?, ?)"),
+                           [(feature, c.last, c.id) for c in closed if c.last for feature in sorted(set(c.features))])
+
+    def closed_events(self, features: Sequence[str], first: str, last: str, limit: int) -> list[ClosedEvent]:
+        """The closed events overlapping [first, last] (ISO dates) that share most of `features`, at most
+        `limit`, found through the (feature, last date) index: each feature's postings are read only for
+        events that ended in the span or up to CLOSED_SPAN_DAYS after it, so a common word costs a month of
+        events, not the whole archive."""
+        if not features:
+            return []
+        marks = ", ".join("?" * len(features))
+        until = (datetime.fromisoformat(last) + timedelta(days=CLOSED_SPAN_DAYS)).isoformat()
+        rows = self._rows(
+            "SELECT c.id, c.story, c.first, c.last, c.state FROM (SELECT f.event AS id, COUNT(*) AS hits"
+            f" FROM closed_features f WHERE f.feature IN ({marks}) AND f.last >= ? AND f.last <= ?"
+            " GROUP BY f.event) h JOIN closed_events c ON c.id = h.id WHERE c.first <= ?"
+            " ORDER BY h.hits DESC, c.id LIMIT ?", [*features, first, until, last, limit])
+        return [ClosedEvent(r["id"], r["story"], r["first"], r["last"], base64.b64decode(r["state"])) for r in rows]
 
     def merged_into(self, story_id: str) -> str | None:
         """The story that absorbed `story_id`, following merges to the survivor."""
