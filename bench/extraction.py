@@ -3,18 +3,27 @@ and on trafilatura's multilingual evaluation set (with/without snippets).
 
 Usage: python bench/extraction.py [--gate]   (--gate: exit 1 when a figure drops below bench/floors/extraction.json)
 Scored by ../shared/bench/score_extraction.py; plain text comes from ../shared/bench/render_text.py.
+
+       python bench/extraction.py --junk EXPORT.json [...] [--examples N]
+counts the junk titles and summaries of `storyline digest --json` exports instead (issue 13): cookie, script
+and CSS text, boilerplate-table lines, titles shared by many articles of one site, paragraphs as titles,
+summaries holding a line recurring across a site, opening with a byline or dateline, or mixing languages.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from common import gate, read_jsonl, shared_script, table
 
@@ -52,7 +61,13 @@ def timed(function: Callable[[str], str], pages: list[str]) -> tuple[list[str], 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--gate", action="store_true")
+    parser.add_argument("--junk", nargs="+", metavar="EXPORT", help="count junk titles and summaries of exports")
+    parser.add_argument("--examples", type=int, default=3, help="examples shown per kind of junk (--junk)")
     args = parser.parse_args()
+    if args.junk:
+        for path in args.junk:
+            print(junk_table(path, args.examples))
+        return 0
     import trafilatura
 
     scorer = shared_script("score_extraction")
@@ -140,6 +155,109 @@ def _body(content: str, kind: str) -> str:
     except ValueError:
         return ""
     return article.text
+
+
+# --- junk titles and summaries in an export (python bench/extraction.py --junk EXPORT.json) --------------------
+# Written apart from storyline's own rules, so that the count judges them rather than repeats them.
+# A title of more words than this is an opening paragraph, not a headline.
+JUNK_TITLE_WORDS = 25
+# A title (or a sentence) carried by this many articles of one site, copies aside, is a sidebar or section line.
+SHARED_ARTICLES = 3
+# Summary sentences of fewer words are not language-identified (too short to tell es from it).
+LANGUAGE_WORDS = 6
+_COOKIE = re.compile(r"\bcookies?\b|\bjavascript\b|\b(browser|navegador|navigateur|браузер\w*)\b", re.IGNORECASE)
+_CODE_TEXT = re.compile(r"[{}]|\b(var|function|document|window|jQuery)\b\s*[.(=$]|;\s*[a-z-]+\s*:\s*[^;]+;"
+                        r"|</?[a-z]+[ >/]|\d(px|em)\b|!important", re.IGNORECASE)
+_DATELINE_START = re.compile(r"^[A-ZÀ-ÝА-ЯЁ][A-ZÀ-ÝА-ЯЁ .'-]{1,30}(,[^-–—:(]{1,30})?\s*(\([^)]{1,30}\))?\s*[-–—:|]\s")
+_BYLINE_START = re.compile(r"^(by|por|par|von|di|автор)\s+[A-ZÀ-ÝА-Я][\w.'-]+(\s+[A-ZÀ-ÝА-Я][\w.'-]+){0,3}\s*[|,·(]",
+                           re.IGNORECASE)
+
+
+def _key(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.lower()))
+
+
+def _site(article: dict[str, Any]) -> str:
+    url_host = urlparse(article.get("url") or "").netloc
+    return str(article.get("site") or url_host or str(article.get("source", "")).split(":")[0])
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in re.split(r"(?<=[.!?…])\s+", " ".join(text.split())) if s]
+
+
+def junk_counts(export: dict[str, Any], examples: int = 3) -> tuple[dict[str, Counter[str]], dict[str, list[str]]]:
+    """Per field (article, event and story titles; event and story summaries), the count of each kind of junk,
+    and a few examples of each."""
+    from storyline.extraction import merged_patterns
+    from storyline.language import detect_language
+
+    table = re.compile("|".join(f"(?:{p})" for p in merged_patterns()["junk"]), re.IGNORECASE)
+    originals = [a for a in export["articles"] if not a.get("duplicate_of")]
+    titles: dict[tuple[str, str], set[str]] = defaultdict(set)
+    lines: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for article in originals:
+        body = _key(article.get("text") or "")[:300]  # copies of one article share their opening
+        titles[_site(article), _key(article.get("title") or "")].add(body)
+        for paragraph in (article.get("text") or "").split("\n\n"):
+            for sentence in _sentences(paragraph):
+                if len(sentence.split()) >= 4:
+                    lines[_site(article), _key(sentence)].add(body)
+    shared = {key for (_, key), bodies in titles.items() if key and len(bodies) >= SHARED_ARTICLES}
+    recurring = {key for (_, key), bodies in lines.items() if key and len(bodies) >= SHARED_ARTICLES}
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    shown: dict[str, list[str]] = defaultdict(list)
+
+    def flag(field: str, kind: str, text: str) -> None:
+        counts[field][kind] += 1
+        if len(shown[f"{field}: {kind}"]) < examples:
+            shown[f"{field}: {kind}"].append(text[:160])
+
+    def boilerplate(text: str) -> str | None:
+        if _COOKIE.search(text) or _CODE_TEXT.search(text):
+            return "cookie/script/CSS"
+        if any(table.search(sentence) for sentence in _sentences(text)):
+            return "boilerplate table"
+        return None
+
+    for field, items in (("article titles", export["articles"]), ("event titles", export["events"]),
+                         ("story titles", export["stories"])):
+        for item in items:
+            title = item.get("title") or ""
+            counts[field]["total"] += 1
+            kind = "empty" if not title.strip() else boilerplate(title) or (
+                "shared by many articles of a site" if _key(title) in shared else
+                f"over {JUNK_TITLE_WORDS} words" if len(title.split()) > JUNK_TITLE_WORDS else None)
+            if kind:
+                flag(field, kind, title)
+    for field, items in (("event summaries", export["events"]), ("story summaries", export["stories"])):
+        for item in items:
+            summary = item.get("summary") or ""
+            counts[field]["total"] += 1
+            sentences = _sentences(summary)
+            kind = boilerplate(summary) or (
+                "recurring line of a site" if any(_key(s) in recurring or _key(s) in shared for s in sentences)
+                else "byline or dateline" if _BYLINE_START.search(summary) or _DATELINE_START.search(summary)
+                else None)
+            if kind is None:
+                spoken = {detect_language(s) for s in sentences if len(s.split()) >= LANGUAGE_WORDS}
+                kind = "mixed languages" if len(spoken - {None}) > 1 else None
+            if kind:
+                flag(field, kind, summary)
+    return counts, shown
+
+
+def junk_table(path: str, examples: int = 3) -> str:
+    """The junk counts of one export as a table, with examples."""
+    export = json.loads(Path(path).read_text(encoding="utf-8"))
+    counts, shown = junk_counts(export, examples)
+    kinds = sorted({kind for c in counts.values() for kind in c if kind != "total"})
+    rows = [[field, c["total"], *[c[kind] for kind in kinds], sum(c.values()) - c["total"]]
+            for field, c in counts.items()]
+    lines = [table(f"Junk titles and summaries, {path}", ["field", "total", *kinds, "junk"], rows)]
+    for name, texts in sorted(shown.items()):
+        lines += [f"- {name}:"] + [f"    {text!r}" for text in texts]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -204,7 +204,7 @@ def test_hostile_articles_run_no_script(browser: Any, server: str, bypass_csp: b
         assert page.evaluate("() => window.__xss") is None, path
         page.hover("h1")
     page.goto(server + "/articles/xss-script")
-    assert "<script>window.__xss = 'title'; alert(1)</script>" in page.locator("h1").inner_text()
+    assert page.locator("h1").inner_text() == "Harbour strike news"  # ingest keeps no markup in titles
     assert page.locator('a[href^="javascript:"]').count() == 0
     for link in page.locator("a").all():
         href = link.get_attribute("href") or ""

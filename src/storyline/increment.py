@@ -44,7 +44,7 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     before = store.stories_of_events([e.id for e in events])
     story_ids = sorted({e.story for e in events} | set(before.values()))
     kept = [e for e in store.events_of_stories(story_ids) if e.id not in {x.id for x in events}]
-    stories = stories_of([*events, *kept])
+    stories = stories_of([*events, *kept], language)
     story_now, alive = {e.id: e.story for e in events}, {s.id for s in stories}
     merges = {old: story_now[event] for event, old in before.items() if old not in alive}
     say("quotes and actions")

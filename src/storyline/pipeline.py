@@ -99,7 +99,7 @@ def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdC
                 raw.append(item)
     fresh: list[tuple[Article, str]] = []
     hashes = {doc.id: _hash(doc) for doc in raw}
-    for result in extract_batch(raw):
+    for result in extract_batch(raw, store):
         if isinstance(result, Rejected):
             report.rejected.append(result)
             report.read -= 1

@@ -4,16 +4,28 @@ The event title is the headline of its most central article (in the reader's lan
 event's articles is in it); the summary is that article's lead sentences. A story's title is the title
 of its largest event, its summary the first sentence of each of its main events in date order, its timeline
 the events by date.
+
+Titles and summaries are never boilerplate: a headline that is junk or code (`extraction.usable_headline`), or
+that recurs across several articles of one source (a sidebar line, a section label), is passed over for the
+next most central article's, and an event without any usable headline is titled from its lead. The lead skips
+recurring paragraphs, junk, bylines, datelines and sentences in another script than the article's. A story
+summary is in one language: the reader's when one of its main events is summarised in it, else its main one.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import re
+import unicodedata
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from storyline.cluster import Clustering, cosine
+from storyline.extraction import is_junk_line, made_title, source_key_of, usable_headline
+from storyline.extraction.evidence import Evidence, evidence_lines
+from storyline.extraction.text import is_byline, strip_dateline
+from storyline.language import detect_language
 from storyline.model import Article, Event, Story, TimelineEntry
-from storyline.normalize import sentences, tokens
+from storyline.normalize import normalize, sentences, tokens
 
 # Sentences and characters in an event summary; events quoted in a story summary, and its characters.
 SUMMARY_SENTENCES = 2
@@ -22,6 +34,10 @@ STORY_SUMMARY_EVENTS = 3
 STORY_SUMMARY_CHARS = 600
 # Opening lines of fewer words are labels, not the lead ("International", "Live updates").
 MIN_LEAD_WORDS = 4
+# Paragraphs of each article whose sentences are checked for recurring across its source (a lead is in these).
+LEAD_PARAGRAPHS = 6
+# A photo credit in brackets inside a caption or lead ("(Foto: AP)"), in the words of data/boilerplate.json.
+_CREDIT = re.compile(r"\s*\((?:photo|foto|image|imagen|picture|video|фото|صورة)\s*:[^()]{0,80}\)", re.IGNORECASE)
 # Characters that end a sentence; a summary sentence without one (a standfirst line) gets a full stop.
 _SENTENCE_FINAL = tuple(".!?؟。…\"'”»)")
 
@@ -34,38 +50,83 @@ def summarise(
     members: dict[str, list[Article]] = defaultdict(list)
     for article_id, event_id in sorted(clustering.event_of.items()):
         members[event_id].append(by_id[article_id])
-    events = [_event(event_id, group, clustering.story_of[event_id], language) for event_id, group in members.items()]
+    recurring = recurring_lines(articles)
+    events = [_event(event_id, group, clustering.story_of[event_id], language, recurring)
+              for event_id, group in members.items()]
     for event in events:
         event.related_articles = sorted(clustering.related.get(event.id, []))
     events.sort(key=lambda e: (e.date or "9999", e.id))
-    stories = stories_of(events)
+    stories = stories_of(events, language)
     return events, stories
 
 
-def _event(event_id: str, group: list[Article], story: str, language: str) -> Event:
+def recurring_lines(articles: Sequence[Article]) -> dict[str, frozenset[str]]:
+    """Per source, the normalised headlines and paragraphs that recur across its articles (copies aside): what
+    extraction could not yet know when the first of them were ingested."""
+    evidence = Evidence()
+    for article in sorted(articles, key=lambda a: a.id):
+        if article.duplicate_of is None:
+            lines = evidence_lines(article.text, article.title)
+            known = set(lines)
+            for paragraph in article.text.split("\n\n")[:LEAD_PARAGRAPHS]:
+                for sentence in sentences(paragraph):  # a plea run into the lead on one line recurs as a sentence
+                    key = normalize(sentence)
+                    if key not in known and len(key.split()) >= MIN_LEAD_WORDS:
+                        known.add(key)
+                        lines.append(key)
+            evidence.observe(source_key_of(article.site, article.url), lines)
+    return {site: evidence.recurring(site) for site in evidence.sources}
+
+
+def _event(event_id: str, group: list[Article], story: str, language: str,
+           recurring: dict[str, frozenset[str]]) -> Event:
     originals = [a for a in group if a.duplicate_of is None] or group
     lead = _central(originals, language)
     dates = sorted(a.published.date().isoformat() for a in group if a.published)
+    boilerplate = recurring.get(source_key_of(lead.site, lead.url), frozenset())
     return Event(
         id=event_id,
         story=story,
-        title=lead.title,
-        summary=lead_text(lead),
+        title=_title(lead, originals, language, recurring),
+        summary=lead_text(lead, boilerplate),
         date=dates[0] if dates else None,
         languages=sorted({a.lang for a in group if a.lang}),
         articles=[a.id for a in group],
     )
 
 
+def _title(lead: Article, group: list[Article], language: str, recurring: dict[str, frozenset[str]]) -> str:
+    """The lead's headline if it is one, else the headline of the next most central article in the lead's
+    language, else a title made from the lead's text."""
+    for article in [lead, *_by_centrality([a for a in group if a.lang == lead.lang and a is not lead], language)]:
+        boilerplate = recurring.get(source_key_of(article.site, article.url), frozenset())
+        if article.title and usable_headline(article.title, boilerplate):
+            return article.title
+    boilerplate = recurring.get(source_key_of(lead.site, lead.url), frozenset())
+    lead_sentences = sentences(lead_text(lead, boilerplate))
+    for sentence in lead_sentences:
+        made = made_title(sentence)
+        if made and usable_headline(made, boilerplate):
+            return made
+    return made_title(lead_sentences[0]) if lead_sentences else lead.title
+
+
 def _central(group: list[Article], language: str) -> Article:
     """The article closest to the group's word centroid, preferring the reader's language."""
     preferred = [a for a in group if a.lang == language] or group
-    profiles = {a.id: _profile(a) for a in preferred}
+    return _by_centrality(preferred, language)[0]
+
+
+def _by_centrality(group: list[Article], language: str) -> list[Article]:
+    """The articles from the closest to the group's word centroid to the farthest."""
+    if len(group) <= 1:
+        return list(group)
+    profiles = {a.id: _profile(a) for a in group}
     centroid: dict[str, float] = defaultdict(float)
     for profile in profiles.values():
         for word, weight in profile.items():
             centroid[word] += weight
-    return max(preferred, key=lambda a: (cosine(profiles[a.id], centroid), len(a.text), a.id))
+    return sorted(group, key=lambda a: (cosine(profiles[a.id], centroid), len(a.text), a.id), reverse=True)
 
 
 def _profile(article: Article) -> dict[str, float]:
@@ -76,13 +137,31 @@ def _profile(article: Article) -> dict[str, float]:
     return profile
 
 
-def lead_text(article: Article) -> str:
+def lead_text(article: Article, boilerplate: frozenset[str] = frozenset(), limit: int = SUMMARY_CHARS) -> str:
     """The first sentences of an article, cut to the summary length on a word boundary. Short lines that open
-    it are a kicker or section label ("International", "Breaking news"), not its lead, and are skipped."""
-    lead = sentences(article.text)
-    while lead and len(lead[0].split()) < MIN_LEAD_WORDS:
-        lead = lead[1:]
-    return _cut(" ".join(_closed(s) for s in lead[:SUMMARY_SENTENCES]) or article.title, SUMMARY_CHARS)
+    it are a kicker or section label ("International", "Breaking news"), not its lead, and are skipped, and
+    so are paragraphs that recur across its source (`boilerplate`), junk, code and bylines; a dateline is
+    taken off, and a sentence in another script than the article's (a quoted tweet) left out."""
+    script = _script(f"{article.title} {article.text[:1000]}")
+    lead: list[str] = []
+    for paragraph in article.text.split("\n\n"):
+        line = " ".join(_CREDIT.sub("", paragraph).split())
+        if not line or normalize(line) in boilerplate or is_junk_line(line) or is_byline(line):
+            continue
+        for sentence in sentences(strip_dateline(line) if not lead else line):
+            opens = lead or len(sentence.split()) >= MIN_LEAD_WORDS
+            if opens and not is_junk_line(sentence) and _script(sentence) in {script, ""} \
+                    and normalize(sentence) not in boilerplate:
+                lead.append(sentence)
+        if len(lead) >= SUMMARY_SENTENCES:
+            break
+    return _cut(" ".join(_closed(s) for s in lead[:SUMMARY_SENTENCES]) or article.title, limit)
+
+
+def _script(text: str) -> str:
+    """The writing system most of the letters of `text` are in ("LATIN", "CYRILLIC", "ARABIC", ...)."""
+    scripts = Counter(unicodedata.name(char, "?").split(" ")[0] for char in text if char.isalpha())
+    return scripts.most_common(1)[0][0] if scripts else ""
 
 
 def _closed(sentence: str) -> str:
@@ -94,15 +173,17 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def stories_of(events: list[Event]) -> list[Story]:
-    """The stories the events belong to, titled and summarised from their events alone."""
+def stories_of(events: list[Event], language: str | None = None) -> list[Story]:
+    """The stories the events belong to, titled and summarised from their events alone. A story's summary is
+    in one language: `language` (the reader's) when one of its events is summarised in it, else the language
+    most of its articles' event summaries are in."""
     grouped: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         grouped[event.story].append(event)
     stories = []
     for story_id, group in grouped.items():
         main = max(group, key=lambda e: (len(e.articles), e.id))
-        leading = sorted(group, key=lambda e: -len(e.articles))[:STORY_SUMMARY_EVENTS]
+        leading = _leading(group, language)
         stories.append(Story(
             id=story_id,
             title=main.title,
@@ -116,3 +197,17 @@ def stories_of(events: list[Event]) -> list[Story]:
         ))
     stories.sort(key=lambda s: (-len(s.articles), s.id))
     return stories
+
+
+def _leading(group: list[Event], language: str | None) -> list[Event]:
+    """The largest events of a story whose summaries are in the story summary's language."""
+    by_size = sorted(group, key=lambda e: (-len(e.articles), e.id))
+    if len(group) == 1:
+        return by_size
+    spoken = {e.id: detect_language(e.summary) if e.summary else None for e in by_size}
+    weights: Counter[str] = Counter()
+    for event in by_size:
+        if spoken[event.id]:
+            weights[spoken[event.id] or ""] += len(event.articles)
+    chosen = language if language in weights else (weights.most_common(1)[0][0] if weights else None)
+    return [e for e in by_size if chosen is None or spoken[e.id] == chosen][:STORY_SUMMARY_EVENTS]

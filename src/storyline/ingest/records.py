@@ -105,19 +105,30 @@ def record_document(item: object, where: str, fallback_id: str, site: str, origi
     warnings: list[str] = []
     title = _string(item, "title", warnings)
     source = _string(item, "source", warnings)
+    url = _url(item.get("url"), warnings)
     return RawDocument(
         id=record_id or fallback_id,
         source=where,
         kind="record" if text.strip() else "html",
         content=repair(text) if text.strip() else html,
         title=" ".join(repair(title).split()) or None if title else None,
-        url=_url(item.get("url"), warnings),
+        url=url,
         published=_published(*_date_field(item), warnings),
         lang=_language(item.get("lang"), warnings),
-        site=" ".join(source.split())[:MAX_NAME_CHARS] if source and source.strip() else site,
+        site=_site(source, url, site),
         origin=None if record_id else origin,
         warnings=warnings,
     )
+
+
+def _site(source: str | None, url: str | None, fallback: str) -> str:
+    """The record's site: its `source`, else its URL's host, else `fallback` (the file's stem). Lines that recur
+    across the articles of one site are boilerplate (storyline.extraction.evidence), so a file of records from
+    many sites with URLs but no source is many sites, not one."""
+    if source and source.strip():
+        return " ".join(source.split())[:MAX_NAME_CHARS]
+    host = (urlparse(url).hostname or "").removeprefix("www.") if url else ""
+    return host[:MAX_NAME_CHARS] or fallback
 
 
 def _record_id(value: object) -> tuple[str | None, str | None]:
