@@ -6,7 +6,7 @@ file, tokenising and a scikit-learn TfidfVectorizer over the same texts. The tab
 second, the ratio to the floor, and the seconds of each stage (the stages the CLI reports), so the next
 optimisation knows where the time goes.
 
-    python bench/throughput.py [--articles 5000]
+    python bench/throughput.py [--articles 5000] [--encoder off|on|both]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from common import read_jsonl, table
 
-from storyline import pipeline
+from storyline import pipeline, relatedness
 from storyline.store import SQLiteStore
 
 
@@ -69,35 +69,48 @@ class StageClock:
             self._current = None
 
 
+def digest_run(path: Path, folder: Path, scorer: relatedness.Relatedness) -> tuple[int, float, float, StageClock]:
+    """Articles added, seconds in all and for ingest, and the stage clock of one digest into a new store."""
+    store = SQLiteStore(folder / f"s-{id(scorer)}.db")
+    clock = StageClock()
+    began = time.perf_counter()
+    report = pipeline.ingest([path], store)
+    ingest_seconds = time.perf_counter() - began
+    pipeline.analyse(store, stage=clock, scorer=scorer)
+    clock.stop()
+    total = time.perf_counter() - began
+    store.close()
+    return report.added, total, ingest_seconds, clock
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=5000)
+    parser.add_argument("--encoder", choices=("off", "on", "both"), default="both",
+                        help="similarity without the multilingual encoder (the lexical model), with it, or both")
     args = parser.parse_args()
     records = corpus(args.articles)
     folder = Path(tempfile.mkdtemp(prefix="storyline-throughput-"))
     path = folder / "articles.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
     floor = floor_seconds(path)
-    store = SQLiteStore(folder / "s.db")
-    clock = StageClock()
-    began = time.perf_counter()
-    report = pipeline.ingest([path], store)
-    ingest_seconds = time.perf_counter() - began
-    pipeline.analyse(store, stage=clock)
-    clock.stop()
-    total = time.perf_counter() - began
-    store.close()
+    scorers = {"encoder off": relatedness.shipped(), "encoder on": relatedness.default()}
+    chosen = [name for name in scorers if args.encoder == "both" or name == f"encoder {args.encoder}"]
+    runs = {name: digest_run(path, folder, scorers[name]) for name in chosen}
     languages = len({r["lang"] for r in records})
+    stages = sorted({stage for *_, clock in runs.values() for stage in clock.seconds}, key=list(
+        pipeline.ANALYSIS_STAGES).index)
     rows: list[list[object]] = [
-        ["articles (languages)", f"{report.added} ({languages})"],
-        ["floor: read + tokenise + TF-IDF (s)", f"{floor:.1f}"],
-        ["digest (s)", f"{total:.1f}"],
-        ["digest articles/s", f"{report.added / total:.1f}"],
-        ["digest / floor", f"{total / floor:.1f}x"],
-        ["  read, extract, language, store (s)", f"{ingest_seconds:.1f}"],
-        *[[f"  {name} (s)", f"{seconds:.1f}"] for name, seconds in clock.seconds.items()],
+        ["articles (languages)", *[f"{added} ({languages})" for added, *_ in runs.values()]],
+        ["floor: read + tokenise + TF-IDF (s)", *[f"{floor:.1f}" for _ in runs]],
+        ["digest (s)", *[f"{total:.1f}" for _, total, *_ in runs.values()]],
+        ["digest articles/s", *[f"{added / total:.1f}" for added, total, *_ in runs.values()]],
+        ["digest / floor", *[f"{total / floor:.1f}x" for _, total, *_ in runs.values()]],
+        ["  read, extract, language, store (s)", *[f"{ingest:.1f}" for _, _, ingest, _ in runs.values()]],
     ]
-    print(table("Digest throughput, SemEval-2022 Task 8 and BSNLP texts as JSONL records", ["figure", "value"],
+    rows += [[f"  {stage} (s)", *[f"{clock.seconds.get(stage, 0.0):.1f}" for *_, clock in runs.values()]]
+             for stage in stages]
+    print(table("Digest throughput, SemEval-2022 Task 8 and BSNLP texts as JSONL records", ["figure", *runs],
                 rows))
     return 0
 

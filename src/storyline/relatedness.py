@@ -315,11 +315,25 @@ class Relatedness:
                              "bench/train_similarity.py --embedder")
         self.embedder = embedder
 
-    def profile(self, text: str, lang: str | None = None) -> Profile:
+    def profile(self, text: str, lang: str | None = None, vector: Sequence[float] | None = None) -> Profile:
+        """The text's profile; with an embedder, its dense vector is `vector` when given (one computed before
+        and kept, see `vector`), else computed now."""
         item = profile(text, lang)
         if self.embedder is not None:
-            item.embedding = self.model.centred(self.embedder.embed([text.strip()[:MAX_CHARS]])[0], item.lang)
+            item.embedding = self.model.centred(vector if vector is not None else self.vector(text), item.lang)
         return item
+
+    def vector(self, text: str) -> list[float]:
+        """The embedder's vector of a text, as `profile` reads it (empty without an embedder): what a store
+        keeps so that an article is embedded once."""
+        return self.embedder.embed([text.strip()[:MAX_CHARS]])[0] if self.embedder is not None else []
+
+    @property
+    def vector_model(self) -> str | None:
+        """A name for what made the vectors (embedder and text choice); None without an embedder."""
+        if self.embedder is None:
+            return None
+        return f"{type(self.embedder).__name__}:{getattr(self.embedder, 'max_chars', MAX_CHARS)}"
 
     def profile_many(self, texts: Sequence[str], langs: Sequence[str | None] | None = None) -> list[Profile]:
         """Profiles of several texts, the same as `profile` one by one but embedded in one call (the engine
@@ -380,8 +394,9 @@ def default() -> Relatedness:
 
 
 def similarity(a: str, b: str) -> float:
-    """P(same story) for two article texts, headline on the first line, in any languages."""
-    return shipped().similarity(a, b)
+    """P(same story) for two article texts, headline on the first line, in any languages (by `default()`:
+    with the multilingual encoder where it loads)."""
+    return default().similarity(a, b)
 
 
 def score(a: Profile, b: Profile, extra_keys: float = 0.0) -> float:

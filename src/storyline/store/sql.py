@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -76,6 +77,10 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE TABLE IF NOT EXISTS analysis_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS merges (absorbed TEXT PRIMARY KEY, survivor TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vectors (
+    article TEXT NOT NULL, part TEXT NOT NULL, model TEXT NOT NULL, vector TEXT NOT NULL,
+    PRIMARY KEY (article, model, part)
+);
 CREATE TABLE IF NOT EXISTS closed_events (
     id TEXT PRIMARY KEY, story TEXT NOT NULL, first TEXT, last TEXT, state TEXT NOT NULL
 );
@@ -239,6 +244,7 @@ class SQLStore(PageReads):
                     article.text, article.author, article.site, article.duplicate_of, content_hash, article.origin,
                     now))
                 self._index_text(db, article)
+                db.execute(self._sql("DELETE FROM vectors WHERE article = ?"), (article.id,))  # of an old text
                 count += 1
         return count
 
@@ -253,6 +259,7 @@ class SQLStore(PageReads):
         with self._transaction() as db:
             for article_id in ids:
                 self._unindex_text(db, article_id)
+                db.execute(self._sql("DELETE FROM vectors WHERE article = ?"), (article_id,))
                 db.execute(self._sql("DELETE FROM articles WHERE id = ?"), (article_id,))
 
     def articles(self) -> list[Article]:
@@ -472,6 +479,10 @@ class SQLStore(PageReads):
             cursor.executemany(self._sql("INSERT INTO merges VALUES (?, ?) ON CONFLICT (absorbed) DO UPDATE"
                                          " SET survivor = excluded.survivor"), sorted(increment.merges.items()))
             self._save_closed(cursor, increment.closed)
+            if increment.vector_model is not None:
+                cursor.executemany(self._sql("INSERT INTO vectors VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"), [
+                    (article, part, increment.vector_model, _packed(vector))
+                    for (article, part), vector in sorted(increment.vectors.items())])
             self._save_state(cursor, None if state_key is None else (state_key, increment.state))
 
     def _save_closed(self, cursor: Any, closed: Sequence[ClosedEvent]) -> None:
@@ -485,6 +496,13 @@ class SQLStore(PageReads):
                            [(c.id, c.story, c.first, c.last, base64.b64encode(c.state).decode()) for c in closed])
         cursor.executemany(self._sql("INSERT INTO closed_features VALUES (?, ?, ?)"),
                            [(feature, c.last, c.id) for c in closed if c.last for feature in sorted(set(c.features))])
+
+    def vectors(self, article_ids: Sequence[str], model: str) -> dict[tuple[str, str], list[float]]:
+        """The dense vectors `model` made of these articles before, by (article, part): kept across analyses
+        and rebuilds (an article is embedded once), dropped when its text changes."""
+        rows = self._chunks("SELECT article, part, vector FROM vectors WHERE article IN ({marks}) AND model = ?",
+                            article_ids, (model,))
+        return {(r["article"], r["part"]): _unpacked(r["vector"]) for r in rows}
 
     def closed_events(self, features: Sequence[str], first: str, last: str, limit: int) -> list[ClosedEvent]:
         """The closed events overlapping [first, last] (ISO dates) that share most of `features`, at most
@@ -685,6 +703,17 @@ class SQLStore(PageReads):
 
     def close(self) -> None:
         self.db.close()
+
+
+def _packed(vector: Sequence[float]) -> str:
+    """A vector as base64 of little-endian float32 (1.4 KB for 384 dimensions)."""
+    return base64.b64encode(array("f", vector).tobytes()).decode()
+
+
+def _unpacked(text: str) -> list[float]:
+    values = array("f")
+    values.frombytes(base64.b64decode(text))
+    return values.tolist()
 
 
 def _iso(when: datetime | None) -> str | None:
