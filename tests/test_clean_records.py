@@ -221,3 +221,20 @@ def test_a_title_field_holding_a_paragraph_gives_a_short_title() -> None:
     assert isinstance(article, Article)
     assert 0 < len(article.title.split()) <= MADE_TITLE_WORDS + 1 and glued.startswith(article.title[:20])
     assert article.text.split("\n\n") == BODIES[1][1]
+
+
+def test_an_article_updated_in_place_keeps_its_headline(tmp_path: Path) -> None:
+    from storyline import pipeline
+
+    def write(body: str) -> Path:
+        path = tmp_path / "gazette.jsonl"
+        path.write_text(json.dumps({"id": "ferry", "source": SITE, "title": BODIES[0][0], "text": body}) + "\n",
+                        encoding="utf-8")
+        return path
+
+    store = SQLiteStore(tmp_path / "s.db")
+    pipeline.ingest([write("\n".join(BODIES[0][1]))], store)
+    pipeline.ingest([write("\n".join([*BODIES[0][1], "The first sailing now leaves at six."]))], store)
+    [article] = store.pending_articles()  # the update: its headline was counted once, not twice
+    assert article.title == BODIES[0][0] and article.text.endswith("leaves at six.")
+    store.close()

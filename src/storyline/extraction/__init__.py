@@ -15,7 +15,7 @@ body's first sentence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from urllib.parse import urlparse
 
 from storyline.extraction.evidence import Evidence, LineEvidence, evidence_lines, recurring_lines
@@ -102,17 +102,26 @@ def source_key_of(site: str | None, url: str | None) -> str:
     return (urlparse(url).hostname or "").removeprefix("www.") if url else ""
 
 
-def extract_batch(documents: Iterable[RawDocument], evidence: LineEvidence | None = None
-                  ) -> Iterator[Article | Rejected]:
+def extract_batch(documents: Iterable[RawDocument], evidence: LineEvidence | None = None,
+                  updates: Collection[str] = ()) -> Iterator[Article | Rejected]:
     """Extract every document, using lines that recur across articles of one source as evidence: those of
     this batch and, with `evidence` (the store), those counted by earlier runs, which this batch's are added
     to. Plain text, records and feed items are cleaned knowing the batch's lines; HTML pages lose the
-    recurring lines trafilatura kept once the batch's pages are extracted."""
+    recurring lines trafilatura kept once the batch's pages are extracted. `updates` are the ids of
+    documents already counted once (an article updated in place): their lines are not counted again, or an
+    updated article's own headline would recur."""
     documents = list(documents)
     lines = Evidence(evidence)
+
+    def observe(doc: RawDocument, found: list[str]) -> None:
+        if doc.id in updates:
+            lines.load(source_key(doc), found)
+        else:
+            lines.observe(source_key(doc), found)
+
     for doc in documents:
         if doc.kind in _PLAIN_KINDS:
-            lines.observe(source_key(doc), evidence_lines(doc.content, doc.title))
+            observe(doc, evidence_lines(doc.content, doc.title))
     known = {site: lines.recurring(site) for site in {source_key(doc) for doc in documents}}
     results: list[tuple[RawDocument, Article | Rejected]] = []
     for doc in documents:
@@ -123,7 +132,7 @@ def extract_batch(documents: Iterable[RawDocument], evidence: LineEvidence | Non
         except Exception as error:  # one odd page (a nesting bomb, a parser bug) never stops the batch
             article = Rejected(doc.source, f"extraction failed: {type(error).__name__}: {' '.join(str(error).split())}")
         if isinstance(article, Article) and doc.kind not in _PLAIN_KINDS:
-            lines.observe(source_key(doc), evidence_lines(article.text, article.title))
+            observe(doc, evidence_lines(article.text, article.title))
         results.append((doc, article))
     lines.save()
     for doc, result in results:
