@@ -68,3 +68,15 @@ def test_story_summary_is_the_first_sentence_of_each_main_event_in_date_order() 
     _, stories = summarise(ARTICLES, CLUSTERING)
     dam = next(s for s in stories if s.id == "st-dam")
     assert dam.summary == "The ministers met in Geneva on Monday. The two sides signed the water deal in Cairo."
+
+
+def test_a_lead_skips_a_caption_in_another_language_and_a_notice_in_capitals() -> None:
+    from storyline.summarise import lead_text
+
+    article = Article(id="s1", title="Protestas en Damasco", lang="es", text=(
+        "NO MARKETING NO ADVERTISING CAMPAIGNS DISTRIBUTED AS A SERVICE TO CLIENTS BY THE AGENCY.\n\n"
+        "Thousands of people rally in the capital to show their support for the president on Tuesday.\n\n"
+        "Miles de personas se manifestaron el martes en Damasco para pedir reformas al gobierno sirio. "
+        "La policía dispersó a los manifestantes con gases lacrimógenos cerca de la mezquita."))
+    lead = lead_text(article)
+    assert lead.startswith("Miles de personas se manifestaron") and "rally" not in lead and "MARKETING" not in lead

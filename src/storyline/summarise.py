@@ -34,6 +34,10 @@ STORY_SUMMARY_EVENTS = 3
 STORY_SUMMARY_CHARS = 600
 # Opening lines of fewer words are labels, not the lead ("International", "Live updates").
 MIN_LEAD_WORDS = 4
+# A lead sentence of this many words is checked for its language (shorter ones the detector misjudges), and
+# one whose letters are more than this share capitals is a notice, not a lead.
+LANGUAGE_WORDS = 8
+MAX_CAPITALS = 0.6
 # Paragraphs of each article whose sentences are checked for recurring across its source (a lead is in these).
 LEAD_PARAGRAPHS = 6
 # A photo credit in brackets inside a caption or lead ("(Foto: AP)"), in the words of data/boilerplate.json.
@@ -151,11 +155,24 @@ def lead_text(article: Article, boilerplate: frozenset[str] = frozenset(), limit
         for sentence in sentences(strip_dateline(line) if not lead else line):
             opens = lead or len(sentence.split()) >= MIN_LEAD_WORDS
             if opens and not is_junk_line(sentence) and _script(sentence) in {script, ""} \
-                    and normalize(sentence) not in boilerplate:
+                    and normalize(sentence) not in boilerplate and _in_language(sentence, article.lang):
                 lead.append(sentence)
         if len(lead) >= SUMMARY_SENTENCES:
             break
     return _cut(" ".join(_closed(s) for s in lead[:SUMMARY_SENTENCES]) or article.title, limit)
+
+
+def _in_language(sentence: str, lang: str | None) -> bool:
+    """False for a sentence a reader of the article would not take as its lead: one shouted in capitals (an
+    agency's picture notice) or, long enough to judge, in another language than the article's (an English
+    photo caption in a Spanish article)."""
+    letters = [char for char in sentence if char.isalpha()]
+    if len(letters) >= 20 and sum(char.isupper() for char in letters) / len(letters) > MAX_CAPITALS:
+        return False
+    if lang is None or len(sentence.split()) < LANGUAGE_WORDS:
+        return True
+    found = detect_language(sentence)
+    return found is None or found == lang
 
 
 def _script(text: str) -> str:
