@@ -397,7 +397,8 @@ class OnlineClusterer:
         del self._open[event.id]
         self.story_of[event.id] = self.stories.add(event)
         del self.events[event.id]
-        self.closed_now.append(event)
+        if self.archive is not None:  # a run that keeps closed events in a store hands them over
+            self.closed_now.append(event)
         if self.keep_closed:
             event._pooled = None  # rebuilt if a late article asks
             self.closed[event.id] = event
