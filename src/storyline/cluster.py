@@ -574,8 +574,9 @@ def _number_marks(item: Profile) -> frozenset[str]:
 
 
 def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
-                scorer: Relatedness | None = None, state: list[bytes] | None = None) -> Clustering:
-    """Group articles into events, events into stories, and record second-topic segments.
+                scorer: Relatedness | None = None) -> Clustering:
+    """Group articles into events, events into stories, and record second-topic segments, all in memory (the
+    benchmarks' batch; the pipeline streams through `cluster_more` instead).
 
     Articles stream in date order; an undated one streams at the date of the dated event it most likely
     belongs to (see `undated_positions`), so it meets that event while it is still open instead of after
@@ -590,11 +591,8 @@ def cluster_all(articles: Sequence[Article], mentions: Sequence[Mention],
 
     ordered = sorted(articles, key=lambda a: (when(a) is None, when(a) or datetime.min, a.published is None, a.id))
     clusterer = OnlineClusterer(scorer=scorer)
-    clusterer.keep_closed = KEPT_CLOSED_EVENTS if state is not None else 0
     for article in ordered:
         clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()), when=when(article))
-    if state is not None:  # told the state to continue from, before finishing closes the open events
-        state.append(clusterer.snapshot())
     return clusterer.finish()
 
 
