@@ -153,6 +153,8 @@ def lead_text(article: Article, boilerplate: frozenset[str] = frozenset(), limit
         if not line or normalize(line) in boilerplate or is_junk_line(line) or is_byline(line):
             continue
         for sentence in sentences(strip_dateline(line) if not lead else line):
+            if len(lead) >= SUMMARY_SENTENCES:
+                break  # enough: the rest of the paragraph need not be judged (language detection costs)
             opens = lead or len(sentence.split()) >= MIN_LEAD_WORDS
             if opens and not is_junk_line(sentence) and _script(sentence) in {script, ""} \
                     and normalize(sentence) not in boilerplate and _in_language(sentence, article.lang):
