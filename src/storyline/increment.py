@@ -11,10 +11,18 @@ from __future__ import annotations
 
 import pickle
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from storyline.cluster import EVENT_WINDOW_DAYS, MAX_CANDIDATES, Archive, Group, cluster_more, open_articles
+from storyline.cluster import (
+    EVENT_WINDOW_DAYS,
+    MAX_CANDIDATES,
+    Archive,
+    Group,
+    Prepared,
+    cluster_more,
+    open_articles,
+)
 from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
@@ -27,9 +35,11 @@ from storyline.timeexpr import date_articles
 
 
 def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
-                say: Callable[[str], None], scorer: Relatedness | None = None) -> Increment:
+                say: Callable[[str], None], scorer: Relatedness | None = None,
+                prepared: Mapping[str, Prepared] | None = None) -> Increment:
     """Stages 4-7 over the new articles only, continuing the clusterer `state` (`scorer` replaces the shipped
-    similarity model); the rest of the store is read through its indexes."""
+    similarity model); the rest of the store is read through its indexes. `prepared` holds new articles'
+    `cluster.prepare` results an engine computed ahead; the others are prepared here."""
     say("duplicates")
     new = sorted(date_articles(new), key=lambda a: (a.published is None, a.published, a.id))
     link_duplicates(new)
@@ -39,8 +49,9 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     say("events and stories")
     scorer = scorer or default()
     model = scorer.vector_model
-    known = store.vectors([a.id for a in new], model) if model else {}
-    continued = cluster_more(state, new, mentions, scorer, _archive(store), known)
+    unprepared = [a.id for a in new if a.id not in (prepared or {})]
+    known = store.vectors(unprepared, model) if model and unprepared else {}
+    continued = cluster_more(state, new, mentions, scorer, _archive(store), known, prepared)
     clustering, after, archived = continued.clustering, continued.state, continued.archived
     touched_ids = sorted(set(clustering.event_of) - {a.id for a in new})
     members = [*store.articles_by_id(touched_ids), *new]

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Protocol, TypeVar
 
 from storyline import relatedness
-from storyline.cluster import fresh_state
+from storyline.cluster import Prepared, fresh_state, prepare
+from storyline.engine import Engine, InProcess
 from storyline.extraction import extract_batch
 from storyline.increment import analyse_new
 from storyline.ingest import FetchPolicy, read_documents
@@ -45,6 +46,10 @@ INGEST_CHUNK = 1000
 # Articles an analysis reads and places at a time (see `analyse`). It is the batch size of
 # bench/incremental.py, so that one batch and batches of 100 agree by construction; BSNLP dev took ... s.
 ANALYSIS_WINDOW = 100
+# Articles read from the store at a time for analysis: an engine prepares them for the clusterer (profiles,
+# dense vectors) ahead of the windows that place them. Ten windows keep two workers busy while this process
+# places articles, and hold a few megabytes.
+ENGINE_BLOCK = 10 * ANALYSIS_WINDOW
 
 
 @dataclass(slots=True)
@@ -59,14 +64,14 @@ class RunReport:
 
 
 def ingest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
-           policy: FetchPolicy | None = None) -> RunReport:
+           policy: FetchPolicy | None = None, engine: Engine | None = None) -> RunReport:
     """Stages 1-3: read, extract and language-tag new inputs, and store them at once. URLs are fetched
-    under `policy` (default: no private addresses)."""
-    return ingest_documents(read_documents(paths, policy), store, progress)
+    under `policy` (default: no private addresses); documents are extracted by `engine` (default: here)."""
+    return ingest_documents(read_documents(paths, policy), store, progress, engine)
 
 
 def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
-                     progress: Progress | None = None) -> RunReport:
+                     progress: Progress | None = None, engine: Engine | None = None) -> RunReport:
     """Stages 2-3 over documents already read (by `ingest`, or by `storyline watch` from what it polled),
     INGEST_CHUNK at a time, each chunk stored before the next is read: a backfill of millions of inputs holds
     one chunk. Only the stored rows of a chunk's ids are read: an ingest costs the same in a store of any
@@ -75,11 +80,12 @@ def ingest_documents(items: Iterable[RawDocument | Rejected], store: Store,
     claims = IdClaims({})
     stream = iter(progress(items) if progress else items)
     while chunk := list(islice(stream, INGEST_CHUNK)):
-        _ingest_chunk(chunk, store, claims, report)
+        _ingest_chunk(chunk, store, claims, report, engine)
     return report
 
 
-def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdClaims, report: RunReport) -> None:
+def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdClaims, report: RunReport,
+                  engine: Engine | None) -> None:
     """Claim ids, extract, tag the language and date, and store one chunk; rejections stored with it."""
     rejected_before = len(report.rejected)
     ids = {n for doc in items if isinstance(doc, RawDocument) for n in (doc.id, IdClaims.qualified(doc))}
@@ -100,7 +106,7 @@ def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdC
                 raw.append(item)
     fresh: list[tuple[Article, str]] = []
     hashes = {doc.id: _hash(doc) for doc in raw}
-    for result in extract_batch(raw, store, {doc.id for doc in raw if doc.id in known}):
+    for result in extract_batch(raw, store, {doc.id for doc in raw if doc.id in known}, engine):
         if isinstance(result, Rejected):
             report.rejected.append(result)
             report.read -= 1
@@ -120,7 +126,8 @@ def _ingest_chunk(items: list[RawDocument | Rejected], store: Store, claims: IdC
 
 def analyse(store: Store, language: str = "en", scorer: Relatedness | None = None,
             stage: StageReport | None = None, report: RunReport | None = None, rebuild: bool = False,
-            load: bool = True, incremental: bool = True, progress: AnalysisProgress | None = None) -> Digest:
+            load: bool = True, incremental: bool = True, progress: AnalysisProgress | None = None,
+            engine: Engine | None = None) -> Digest:
     """Stages 4-7: dedup, entities, clustering, summaries, quotes and actions; results stored.
 
     Analysis streams: the articles waiting for it are read in publication order (undated last),
@@ -138,8 +145,9 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
     articles, window by window. An article that makes a stage fail is taken out of the store and rejected
     (added to `report`), and the others are analysed. `stage` is told each of ANALYSIS_STAGES as a window
     reaches it, `progress` the articles analysed so far and in all. One analysis runs at a time per store: a
-    second writer waits, then analyses what both stored. Returns the stored results, or an empty Digest when
-    `load` is False (a tracker's run need not read the whole store)."""
+    second writer waits, then analyses what both stored. The clusterer's per-article work (profiles, dense
+    vectors) is done by `engine` (default: here), ahead of the windows that place the articles. Returns the
+    stored results, or an empty Digest when `load` is False (a tracker's run need not read the whole store)."""
     say = stage or (lambda _: None)
     with store.analysis_lock():
         key = _state_key(language) if scorer is None else None
@@ -152,38 +160,57 @@ def analyse(store: Store, language: str = "en", scorer: Relatedness | None = Non
         else:
             store.reset_results()
             state = fresh_state()
-        _analyse_pending(store, state, language, key, scorer, say, report, progress)
+        _analyse_pending(store, state, language, key, scorer, say, report, progress, engine or InProcess())
         return store.load() if load else Digest()
 
 
 def _analyse_pending(store: Store, state: bytes, language: str, key: str | None, scorer: Relatedness | None,
-                     say: StageReport, report: RunReport | None, progress: AnalysisProgress | None) -> None:
-    """The waiting articles, a window at a time in publication order, each continuing the state of the last."""
+                     say: StageReport, report: RunReport | None, progress: AnalysisProgress | None,
+                     engine: Engine) -> None:
+    """The waiting articles, a window at a time in publication order, each continuing the state of the last.
+    They are read ENGINE_BLOCK at a time, so that the engine prepares a block's articles for the clusterer
+    (on its workers) while the windows before are placed here."""
     total, done = store.pending(), 0
-    while window := [_bounded(a) for a in store.pending_articles(ANALYSIS_WINDOW)]:
-        increment, failed = _analysed_window(window, store, state, language, scorer, say)
-        if failed:
-            store.add_rejected(failed.values())
-            store.remove_articles(failed)
-            if report is not None:
-                report.rejected.extend(failed.values())
-        if increment is not None:
-            say("saving")
-            store.save_increment(increment, key)
-            state = increment.state
-        done += len(window)
-        if progress is not None:
-            progress(done, total)
+    scorer = scorer or relatedness.default()
+    while block := [_bounded(a) for a in store.pending_articles(ENGINE_BLOCK)]:
+        model = scorer.vector_model
+        known: dict[str, dict[str, list[float]]] = {a.id: {} for a in block}
+        for (article_id, part), vector in (store.vectors(list(known), model) if model else {}).items():
+            known[article_id][part] = vector
+        work = [(a, known[a.id]) for a in block]
+        prepared = iter(engine.map(_prepared, scorer, work))
+        for start in range(0, len(block), ANALYSIS_WINDOW):
+            window = block[start:start + ANALYSIS_WINDOW]
+            ready = {a.id: next(prepared) for a in window}
+            increment, failed = _analysed_window(window, store, state, language, scorer, say, ready)
+            if failed:
+                store.add_rejected(failed.values())
+                store.remove_articles(failed)
+                if report is not None:
+                    report.rejected.extend(failed.values())
+            if increment is not None:
+                say("saving")
+                store.save_increment(increment, key)
+                state = increment.state
+            done += len(window)
+            if progress is not None:
+                progress(done, total)
 
 
-def _analysed_window(window: list[Article], store: Store, state: bytes, language: str, scorer: Relatedness | None,
-                     say: StageReport) -> tuple[Increment | None, dict[str, Rejected]]:
+def _prepared(scorer: Relatedness, work: tuple[Article, dict[str, list[float]]]) -> Prepared:
+    """`cluster.prepare` of one article with the vectors stored for it (an engine runs this on its workers)."""
+    article, vectors = work
+    return prepare(article, scorer, {(article.id, part): v for part, v in vectors.items()})
+
+
+def _analysed_window(window: list[Article], store: Store, state: bytes, language: str, scorer: Relatedness,
+                     say: StageReport, prepared: dict[str, Prepared]) -> tuple[Increment | None, dict[str, Rejected]]:
     """One window analysed, never stopped by one of its articles. When a stage raises, each article is analysed
     alone (from a fresh read: stages annotate the articles) to find the ones that make it fail; they are left
     out, each with a rejection naming the stage, and the rest analysed again. An error that no article of the
     window causes, or every one of a window of several, is a bug of the stage and is raised."""
     try:
-        return analyse_new(window, store, state, language, say, scorer), {}
+        return analyse_new(window, store, state, language, say, scorer, prepared), {}
     except Exception:  # the search below decides whether one article is to blame
         failed: dict[str, Rejected] = {}
         for article in store.articles_by_id([a.id for a in window]):
@@ -198,7 +225,7 @@ def _analysed_window(window: list[Article], store: Store, state: bytes, language
             raise  # no article, or every one, makes it fail: a bug of the stage, and the articles stay stored
         rest = [_bounded(a) for a in store.articles_by_id([a.id for a in window if a.id not in failed])]
         rest.sort(key=lambda a: (a.published is None, a.published, a.id))
-        return (analyse_new(rest, store, state, language, say, scorer) if rest else None), failed
+        return (analyse_new(rest, store, state, language, say, scorer, prepared) if rest else None), failed
 
 
 def _bounded(article: Article) -> Article:
@@ -219,11 +246,13 @@ class _StageSeen:
 
 def digest(paths: Sequence[str | Path], store: Store, progress: Progress | None = None,
            language: str = "en", scorer: Relatedness | None = None, stage: StageReport | None = None,
-           policy: FetchPolicy | None = None, analysed: AnalysisProgress | None = None) -> tuple[RunReport, Digest]:
+           policy: FetchPolicy | None = None, analysed: AnalysisProgress | None = None,
+           engine: Engine | None = None, load: bool = True) -> tuple[RunReport, Digest]:
     """The main job: ingest new inputs, analyse what waits (everything, when storyline's code or an analysed
-    article changed), and return everything stored."""
-    report = ingest(paths, store, progress, policy)
-    return report, analyse(store, language, scorer, stage, report, progress=analysed)
+    article changed), and return everything stored (unless `load` is False: a backfill of millions). The
+    per-document work runs on `engine` (default: this process)."""
+    report = ingest(paths, store, progress, policy, engine)
+    return report, analyse(store, language, scorer, stage, report, progress=analysed, engine=engine, load=load)
 
 
 def _state_key(language: str) -> str:

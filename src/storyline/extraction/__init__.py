@@ -18,6 +18,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator
 from urllib.parse import urlparse
 
+from storyline.engine import Engine, InProcess
 from storyline.extraction.evidence import Evidence, LineEvidence, evidence_lines, recurring_lines
 from storyline.extraction.html import extract_html
 from storyline.extraction.linemodel import (
@@ -103,13 +104,14 @@ def source_key_of(site: str | None, url: str | None) -> str:
 
 
 def extract_batch(documents: Iterable[RawDocument], evidence: LineEvidence | None = None,
-                  updates: Collection[str] = ()) -> Iterator[Article | Rejected]:
+                  updates: Collection[str] = (), engine: Engine | None = None) -> Iterator[Article | Rejected]:
     """Extract every document, using lines that recur across articles of one source as evidence: those of
     this batch and, with `evidence` (the store), those counted by earlier runs, which this batch's are added
     to. Plain text, records and feed items are cleaned knowing the batch's lines; HTML pages lose the
     recurring lines trafilatura kept once the batch's pages are extracted. `updates` are the ids of
     documents already counted once (an article updated in place): their lines are not counted again, or an
-    updated article's own headline would recur."""
+    updated article's own headline would recur. The documents are extracted by `engine` (default: this
+    process); the evidence is gathered here, before and after."""
     documents = list(documents)
     lines = Evidence(evidence)
 
@@ -124,13 +126,7 @@ def extract_batch(documents: Iterable[RawDocument], evidence: LineEvidence | Non
             observe(doc, evidence_lines(doc.content, doc.title))
     known = {site: lines.recurring(site) for site in {source_key(doc) for doc in documents}}
     results: list[tuple[RawDocument, Article | Rejected]] = []
-    for doc in documents:
-        try:
-            article: Article | Rejected = extract_document(doc, known[source_key(doc)])
-        except ValueError as error:
-            article = Rejected(doc.source, str(error))
-        except Exception as error:  # one odd page (a nesting bomb, a parser bug) never stops the batch
-            article = Rejected(doc.source, f"extraction failed: {type(error).__name__}: {' '.join(str(error).split())}")
+    for doc, article in zip(documents, (engine or InProcess()).map(_extracted, known, documents), strict=True):
         if isinstance(article, Article) and doc.kind not in _PLAIN_KINDS:
             observe(doc, evidence_lines(article.text, article.title))
         results.append((doc, article))
@@ -139,6 +135,17 @@ def extract_batch(documents: Iterable[RawDocument], evidence: LineEvidence | Non
         if isinstance(result, Article) and doc.kind not in _PLAIN_KINDS:
             result = without_recurring(result, lines.recurring(source_key(doc)))
         yield result
+
+
+def _extracted(known: dict[str, frozenset[str]], doc: RawDocument) -> Article | Rejected:
+    """One document extracted knowing its source's recurring lines, or the reason it cannot be (an engine
+    runs this on its workers)."""
+    try:
+        return extract_document(doc, known[source_key(doc)])
+    except ValueError as error:
+        return Rejected(doc.source, str(error))
+    except Exception as error:  # one odd page (a nesting bomb, a parser bug) never stops the batch
+        return Rejected(doc.source, f"extraction failed: {type(error).__name__}: {' '.join(str(error).split())}")
 
 
 def without_recurring(article: Article, boilerplate: frozenset[str]) -> Article:
