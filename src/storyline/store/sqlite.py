@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,6 +12,9 @@ from typing import Any
 from storyline.model import Article
 from storyline.normalize import normalize
 from storyline.store.sql import BUSY_TIMEOUT_SECONDS, SQLStore, one_line
+
+# Tries at switching a new store to WAL while another writer holds it (about 10 s in all, see `_wal`).
+WAL_ATTEMPTS = 20
 
 
 class StoreMissing(ValueError):
@@ -33,7 +37,7 @@ class SQLiteStore(SQLStore):
                 self.db.execute("PRAGMA query_only = ON")
                 self._check_schema()
                 return
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self._wal()
             # The index's rowid is the article row's: FTS5 finds a row by rowid at once, while a lookup by an
             # UNINDEXED id column scans the whole index (which made every insert O(store)).
             self._create_schema(
@@ -42,6 +46,18 @@ class SQLiteStore(SQLStore):
             )
         except sqlite3.Error as error:  # a directory, another kind of file, a damaged database
             raise ValueError(f"not a usable SQLite database ({one_line(error)})") from error
+
+    def _wal(self) -> None:
+        """Switch to the WAL journal. Two writers creating one store at once race for it, and SQLite answers
+        the loser "database is locked" at once, without its busy timeout: try again for a while."""
+        for attempt in range(WAL_ATTEMPTS):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or attempt == WAL_ATTEMPTS - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
