@@ -292,3 +292,25 @@ def test_a_name_in_another_script_is_never_a_common_word_of_the_language() -> No
     # wordfreq counts "Ryanair" in Ukrainian text; a Latin word opening a Ukrainian sentence is still a name.
     found = _ids("Ryanair скасувала рейси. Пасажири чекали.", "uk")
     assert "Ryanair" in found and "Пасажири" not in found
+
+
+def test_remembered_spotting_equals_spotting_again_whatever_the_batch() -> None:
+    # Each window resolves the open events' articles again, with another batch's lower-case words: the memo
+    # must give what spotting the text again with those words gives, never what an earlier batch gave.
+    from storyline.recognition.spotting import _lower_words, recognise, spotted
+
+    corpus = Path(__file__).resolve().parent.parent / "examples" / "corpus"
+    texts = [(path.read_text(encoding="utf-8"), path.parent.name) for path in sorted(corpus.rglob("*.txt"))]
+    assert len(texts) >= 10
+    batches = [_lower_words(t for t, _ in texts), _lower_words(t for t, _ in texts[:3]), frozenset(),
+               _lower_words(t for t, _ in texts[len(texts) // 2:])]
+    differs = 0
+    for lower in [*batches, *reversed(batches)]:
+        for text, _ in texts:
+            fresh = recognise(text, None, lower)
+            remembered = spotted(text, None, lower)
+            assert remembered == fresh
+            differs += remembered != recognise(text, None, batches[0])
+            remembered[0].key = "changed by resolution"  # a copy: the memo keeps what spotting gave
+            assert spotted(text, None, lower)[0] == fresh[0]
+    assert differs  # the batches do change some spotting, so the memo's key is what keeps it right

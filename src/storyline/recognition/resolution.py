@@ -45,7 +45,7 @@ from storyline.recognition.spotting import (
     _lower_words,
     _overlaps,
     _Span,
-    recognise,
+    spotted,
 )
 
 # Languages whose women's surnames add an accented -ová to the man's (Bibi -> Bibiová, May -> Mayová, in
@@ -166,7 +166,7 @@ def _analyse(docs: list[_Doc]) -> None:
     """Recognise and resolve a batch in place: every span gets its entity key."""
     lower = _lower_words(doc.text for doc in docs)
     for doc in docs:
-        doc.spans = recognise(doc.text, doc.lang, lower)
+        doc.spans = spotted(doc.text, doc.lang, lower)
     # Keys of names: full names first, so surnames can join them.
     full: dict[str, Counter[str]] = defaultdict(Counter)  # loose key -> strict keys seen
     for doc in docs:

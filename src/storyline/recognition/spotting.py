@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -426,6 +426,29 @@ def recognise(text: str, lang: str | None = None, lower: frozenset[str] | None =
         spans += [s for s in _role_spans(text, lang) if not _overlaps(s, taken)]
     spans = sorted(spans, key=lambda s: s.start)
     return _acronym_of_place(text, spans) if lang in INFLECTING else spans
+
+
+# Texts whose spotting is remembered (`spotted`): the articles of the open events, which every analysis window
+# resolves again as context, and a window's own (a few megabytes of text at most).
+SPOTTED_TEXTS = 4096
+_SPOTTED: OrderedDict[tuple[str, str | None, frozenset[str]], list[_Span]] = OrderedDict()
+_LETTER_RUN = re.compile(r"[^\W\d_]+")
+
+
+def spotted(text: str, lang: str | None, lower: frozenset[str]) -> list[_Span]:
+    """`recognise(text, lang, lower)`, remembered for the SPOTTED_TEXTS texts last asked. The batch's `lower`
+    words count only through the words of the text itself (whole runs of letters, case-folded: see
+    tests/test_recognition.py), so the memo is keyed by those of them in `lower`, and a text seen again in
+    another batch gets exactly what spotting it again would give. Returns copies: resolution keys the spans."""
+    key = (text, lang, lower.intersection(m.casefold() for m in _LETTER_RUN.findall(text)))
+    found = _SPOTTED.get(key)
+    if found is None:
+        found = _SPOTTED[key] = recognise(text, lang, lower)
+        if len(_SPOTTED) > SPOTTED_TEXTS:
+            _SPOTTED.popitem(last=False)
+    else:
+        _SPOTTED.move_to_end(key)
+    return [replace(span) for span in found]
 
 
 def _acronym_of_place(text: str, spans: list[_Span]) -> list[_Span]:
