@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Container, Sequence
+from dataclasses import replace
+from typing import Protocol
 
 from storyline.cluster import Clustering, cosine
 from storyline.extraction import is_junk_line, made_title, source_key_of, usable_headline
@@ -44,6 +46,16 @@ LEAD_PARAGRAPHS = 6
 _CREDIT = re.compile(r"\s*\((?:photo|foto|image|imagen|picture|video|фото|صورة)\s*:[^()]{0,80}\)", re.IGNORECASE)
 # Characters that end a sentence; a summary sentence without one (a standfirst line) gets a full stop.
 _SENTENCE_FINAL = tuple(".!?؟。…\"'”»)")
+# Events whose summaries are remembered (`_remembered_event`): every analysis window summarises each open
+# event again, though most have the same articles as in the window before.
+REMEMBERED_EVENTS = 8192
+_EVENTS: OrderedDict[tuple[object, ...], tuple[Event, dict[tuple[str, str], bool]]] = OrderedDict()
+
+
+class Lines(Protocol):
+    """Recurring lines by source, as summaries read them (a dict of sets, or `_Asked`)."""
+
+    def get(self, source: str, default: Container[str] = ..., /) -> Container[str]: ...
 
 
 def summarise(
@@ -55,7 +67,7 @@ def summarise(
     for article_id, event_id in sorted(clustering.event_of.items()):
         members[event_id].append(by_id[article_id])
     recurring = recurring_lines(articles)
-    events = [_event(event_id, group, clustering.story_of[event_id], language, recurring)
+    events = [_remembered_event(event_id, group, clustering.story_of[event_id], language, recurring)
               for event_id, group in members.items()]
     for event in events:
         event.related_articles = sorted(clustering.related.get(event.id, []))
@@ -82,8 +94,59 @@ def recurring_lines(articles: Sequence[Article]) -> dict[str, frozenset[str]]:
     return {site: evidence.recurring(site) for site in evidence.sources}
 
 
+def _remembered_event(event_id: str, group: list[Article], story: str, language: str,
+                      recurring: dict[str, frozenset[str]]) -> Event:
+    """`_event`, remembered for the REMEMBERED_EVENTS events last asked, by the event's articles as it reads
+    them and the language. The recurring lines of a source change with every window's articles, and `_event`
+    only asks whether some of its own lines are among them: a remembered event is reused when each of those
+    questions has the same answer now, which makes it what summarising again would give. The story is the
+    caller's (a provisional story may change)."""
+    key = (event_id, language, tuple((a.id, a.lang, a.published, a.duplicate_of, a.site, a.url, a.title,
+                                      hash(a.text)) for a in group))
+    found = _EVENTS.get(key)
+    if found is not None and all((line in recurring.get(source, frozenset())) == answer
+                                 for (source, line), answer in found[1].items()):
+        _EVENTS.move_to_end(key)
+        event = found[0]
+    else:
+        asked = _Asked(recurring)
+        event = _event(event_id, group, story, language, asked)
+        _EVENTS[key] = (event, asked.answers)
+        if len(_EVENTS) > REMEMBERED_EVENTS:
+            _EVENTS.popitem(last=False)
+    return replace(event, story=story, languages=list(event.languages), articles=list(event.articles),
+                   related_articles=[])
+
+
+class _Asked:
+    """Recurring lines by source, as `_event` reads them, remembering each question and its answer."""
+
+    def __init__(self, recurring: dict[str, frozenset[str]]) -> None:
+        self.recurring = recurring
+        self.answers: dict[tuple[str, str], bool] = {}
+
+    def get(self, source: str, default: Container[str] = frozenset()) -> Container[str]:
+        return _SourceAsked(self, source)
+
+    def ask(self, source: str, line: object) -> bool:
+        found = line in self.recurring.get(source, frozenset())
+        if isinstance(line, str):
+            self.answers[source, line] = found
+        return found
+
+
+class _SourceAsked:
+    """One source's recurring lines as a container that reports what it is asked."""
+
+    def __init__(self, asked: _Asked, source: str) -> None:
+        self.asked, self.source = asked, source
+
+    def __contains__(self, line: object) -> bool:
+        return self.asked.ask(self.source, line)
+
+
 def _event(event_id: str, group: list[Article], story: str, language: str,
-           recurring: dict[str, frozenset[str]]) -> Event:
+           recurring: Lines) -> Event:
     originals = [a for a in group if a.duplicate_of is None] or group
     lead = _central(originals, language)
     dates = sorted(a.published.date().isoformat() for a in group if a.published)
@@ -99,7 +162,7 @@ def _event(event_id: str, group: list[Article], story: str, language: str,
     )
 
 
-def _title(lead: Article, group: list[Article], language: str, recurring: dict[str, frozenset[str]]) -> str:
+def _title(lead: Article, group: list[Article], language: str, recurring: Lines) -> str:
     """The lead's headline if it is one, else the headline of the next most central article in the lead's
     language, else a title made from the lead's text."""
     for article in [lead, *_by_centrality([a for a in group if a.lang == lead.lang and a is not lead], language)]:
@@ -141,7 +204,7 @@ def _profile(article: Article) -> dict[str, float]:
     return profile
 
 
-def lead_text(article: Article, boilerplate: frozenset[str] = frozenset(), limit: int = SUMMARY_CHARS) -> str:
+def lead_text(article: Article, boilerplate: Container[str] = frozenset(), limit: int = SUMMARY_CHARS) -> str:
     """The first sentences of an article, cut to the summary length on a word boundary. Short lines that open
     it are a kicker or section label ("International", "Breaking news"), not its lead, and are skipped, and
     so are paragraphs that recur across its source (`boilerplate`), junk, code and bylines; a dateline is

@@ -16,6 +16,7 @@ text that opens with a paragraph has no headline line; its title is then made fr
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from datetime import UTC, datetime
 
 from storyline.extraction.linemodel import LineModel, _line_model
@@ -99,7 +100,7 @@ def clean_with_model(content: str, boilerplate: frozenset[str], model: LineModel
     return article
 
 
-def usable_headline(line: str, boilerplate: frozenset[str] = frozenset()) -> bool:
+def usable_headline(line: str, boilerplate: Container[str] = frozenset()) -> bool:
     """True when `line` can be a headline: not junk or code, not a line recurring across the source's
     articles, not a byline."""
     return not (is_junk_line(line) or normalize(line) in boilerplate or is_byline(line))
