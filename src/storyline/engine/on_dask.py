@@ -29,9 +29,10 @@ MAX_CHUNK = 64
 
 class DaskEngine:
     """An `Engine` over dask.distributed: `scheduler` is a running scheduler's address; without one, a local
-    cluster of `workers` processes (default: one per core), one thread each."""
+    cluster of `workers` processes (default: one per core), one task at a time each, whose encoder uses
+    `threads` threads (default: the cores shared out between the workers)."""
 
-    def __init__(self, scheduler: str | None = None, workers: int | None = None) -> None:
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, threads: int | None = None) -> None:
         from dask.distributed import Client, LocalCluster
 
         self._cluster: Any = None
@@ -40,7 +41,7 @@ class DaskEngine:
         else:
             count = workers or os.cpu_count() or 1
             # Each worker embeds with one thread per core it has, not with every core of the machine.
-            threads = str(max(1, (os.cpu_count() or 1) // count))
+            threads = str(threads or max(1, (os.cpu_count() or 1) // count))
             self._cluster = LocalCluster(
                 n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=":0", silence_logs=logging.ERROR,
