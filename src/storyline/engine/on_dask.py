@@ -41,11 +41,11 @@ class DaskEngine:
         else:
             count = workers or os.cpu_count() or 1
             # Each worker embeds with one thread per core it has, not with every core of the machine.
-            threads = str(threads or max(1, (os.cpu_count() or 1) // count))
+            each = threads or max(1, (os.cpu_count() or 1) // count)
             self._cluster = LocalCluster(
                 n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=":0", silence_logs=logging.ERROR,
-                env={"OMP_NUM_THREADS": threads, "OMP_WAIT_POLICY": "PASSIVE"})
+                env={"OMP_NUM_THREADS": str(each), "OMP_WAIT_POLICY": "PASSIVE"})
             self._client = Client(self._cluster)
         self._shared: tuple[object, Any] | None = None  # the last shared argument and its scattered future
 
