@@ -56,7 +56,7 @@ def write_inputs(folder: Path, limit: int | None) -> int:
                 "title": row.get("title") or "", "text": row["text"], "lang": row["lang"],
                 "published": row.get("date") or ""})
     for row in read_jsonl("timelines/docs.jsonl.gz"):
-        records.setdefault(f"tl-{row['doc_id']}", {"text": row["text"], "lang": row["lang"],
+        records.setdefault(f"tl-{row['topic']}-{row['lang']}-{row['doc_id']}", {"text": row["text"], "lang": row["lang"],
                                                    "published": row.get("date") or "", "source": row["topic"]})
     for name in ("polnear/train.jsonl.gz", "polnear/dev.jsonl.gz"):
         for row in read_jsonl(name):
