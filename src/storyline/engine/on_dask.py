@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from importlib.util import find_spec
 from typing import Any, TypeVar
@@ -63,8 +64,13 @@ class DaskEngine:
             return iter(())
         size = max(1, min(MAX_CHUNK, -(-len(items) // (self.workers * TASKS_PER_WORKER))))
         chunks = [list(items[i:i + size]) for i in range(0, len(items), size)]
-        futures = self._client.map(_run_chunk, [fn] * len(chunks), [self._scattered(shared)] * len(chunks),
-                                   chunks, pure=False)
+        # The documents travel inside the task graph (a chunk of pages is megabytes, which dask warns about)
+        # rather than scattered to one worker: the scheduler keeps them, so a task whose worker dies runs
+        # again elsewhere; scattered data would die with its worker.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            futures = self._client.map(_run_chunk, [fn] * len(chunks), [self._scattered(shared)] * len(chunks),
+                                       chunks, pure=False)
         return (result for future in futures for result in future.result())
 
     def _scattered(self, shared: object) -> Any:
