@@ -153,3 +153,13 @@ def test_backfill_refuses_a_scheduler_without_the_dask_engine(tmp_path: Path,
     code = main(["backfill", str(CORPUS), "--db", str(tmp_path / "s.db"), "--scheduler", "tcp://127.0.0.1:1"])
     assert code == 2
     assert "--scheduler needs --engine dask" in capsys.readouterr().err
+
+
+def test_dask_engine_gives_the_in_process_export_when_inputs_come_in_many_chunks(
+        dask_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each chunk of inputs sends the workers its sources' recurring lines, which grow chunk after chunk: a
+    # worker must see the ones of its own chunk (dask once handed them the first chunk's).
+    monkeypatch.setattr(pipeline, "INGEST_CHUNK", 3)
+    local = _export([CORPUS], tmp_path / "local.db", InProcess())
+    distributed = _export([CORPUS], tmp_path / "dask.db", dask_engine)
+    assert distributed == local

@@ -43,11 +43,13 @@ class DaskEngine:
             count = workers or os.cpu_count() or 1
             # Each worker embeds with one thread per core it has, not with every core of the machine.
             each = threads or max(1, (os.cpu_count() or 1) // count)
+            self._environ = dict(os.environ)  # the nannies set their workers' variables here: put back below
             self._cluster = LocalCluster(
                 n_workers=count, threads_per_worker=1, processes=True, host="127.0.0.1",
                 dashboard_address=":0", silence_logs=logging.ERROR,
                 env={"OMP_NUM_THREADS": str(each), "OMP_WAIT_POLICY": "PASSIVE"})
             self._client = Client(self._cluster)
+            _restore(self._environ)
         self._shared: tuple[object, Any] | None = None  # the last shared argument and its scattered future
 
     @property
@@ -77,7 +79,9 @@ class DaskEngine:
         """`shared` on every worker, sent once while the caller maps with the same object (the scorer of a
         whole analysis)."""
         if self._shared is None or self._shared[0] is not shared:
-            self._shared = (shared, self._client.scatter(shared, broadcast=True, hash=False))
+            # In a list of one: dask scatters a dict as one future per key, named by the key, so two dicts
+            # with the same keys (one source's recurring lines, chunk after chunk) would share stale futures.
+            self._shared = (shared, self._client.scatter([shared], broadcast=True, hash=False)[0])
         return self._shared[1]
 
     def describe(self) -> str:
@@ -90,7 +94,16 @@ class DaskEngine:
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
+            _restore(self._environ)  # a restarted worker's nanny set them again
 
 
 def _run_chunk(fn: Callable[[C, T], R], shared: C, chunk: list[T]) -> list[R]:
     return [fn(shared, item) for item in chunk]
+
+
+def _restore(environ: dict[str, str]) -> None:
+    """This process's environment as it was: the nannies of a local cluster leave their workers' variables in
+    it (OMP_NUM_THREADS=1, a fixed PYTHONHASHSEED, ...), which every later subprocess would inherit."""
+    for name in set(os.environ) - set(environ):
+        del os.environ[name]
+    os.environ.update(environ)
