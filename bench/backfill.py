@@ -56,8 +56,8 @@ def write_inputs(folder: Path, limit: int | None) -> int:
                 "title": row.get("title") or "", "text": row["text"], "lang": row["lang"],
                 "published": row.get("date") or ""})
     for row in read_jsonl("timelines/docs.jsonl.gz"):
-        records.setdefault(f"tl-{row['topic']}-{row['lang']}-{row['doc_id']}", {"text": row["text"], "lang": row["lang"],
-                                                   "published": row.get("date") or "", "source": row["topic"]})
+        records.setdefault(f"tl-{row['topic']}-{row['lang']}-{row['doc_id']}", {
+            "text": row["text"], "lang": row["lang"], "published": row.get("date") or "", "source": row["topic"]})
     for name in ("polnear/train.jsonl.gz", "polnear/dev.jsonl.gz"):
         for row in read_jsonl(name):
             records.setdefault(f"pn-{row['doc_id']}", {"title": row.get("title") or "", "text": row["text"],
