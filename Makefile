@@ -27,8 +27,12 @@ $(NEURAL_STAMP): $(STAMP)
 	else echo "note: no local CPU torch wheel; the optional [neural] tests will skip"; fi
 	touch $(NEURAL_STAMP)
 
+# The Dask engine's tests run in a pytest process of their own: after a local cluster has run in the test
+# process, a later test's digest subprocess peaked at twice its memory (1.2 GB against 0.56 GB alone, not
+# understood yet), which the hostile-input test's memory budget catches.
 test: $(STAMP) $(NEURAL_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --ignore=tests/test_engine.py
+	$(BIN)/python -m pytest tests/test_engine.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
