@@ -86,10 +86,6 @@ class Timed:
         self.sent = self.returned = 0
         self.measure_bytes = measure_bytes
 
-    @property
-    def workers(self) -> int:
-        return self.inner.workers
-
     def map(self, fn: Callable[[C, T], R], shared: C, items: Sequence[T]) -> Iterator[R]:
         if isinstance(self.inner, InProcess):
             return (self._inside(fn, shared, item) for item in items)

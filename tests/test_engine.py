@@ -106,10 +106,6 @@ class _KillingEngine:
         self.inner = inner
         self.killed: list[int] = []
 
-    @property
-    def workers(self) -> int:
-        return int(self.inner.workers)
-
     def map(self, fn: Callable[[C, T], R], shared: C, items: Sequence[T]) -> Iterator[R]:
         results: Iterator[R] = self.inner.map(fn, shared, items)  # the tasks are submitted now
         if fn is pipeline._prepared and not self.killed:

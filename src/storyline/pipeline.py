@@ -174,9 +174,9 @@ def _analyse_pending(store: Store, state: bytes, language: str, key: str | None,
     scorer = scorer or relatedness.default()
     while block := [_bounded(a) for a in store.pending_articles(ENGINE_BLOCK)]:
         model = scorer.vector_model
-        known: dict[str, dict[str, list[float]]] = {a.id: {} for a in block}
+        known: dict[str, dict[tuple[str, str], list[float]]] = {a.id: {} for a in block}
         for (article_id, part), vector in (store.vectors(list(known), model) if model else {}).items():
-            known[article_id][part] = vector
+            known[article_id][article_id, part] = vector
         work = [(a, known[a.id]) for a in block]
         prepared = iter(engine.map(_prepared, scorer, work))
         for start in range(0, len(block), ANALYSIS_WINDOW):
@@ -197,10 +197,10 @@ def _analyse_pending(store: Store, state: bytes, language: str, key: str | None,
                 progress(done, total)
 
 
-def _prepared(scorer: Relatedness, work: tuple[Article, dict[str, list[float]]]) -> Prepared:
+def _prepared(scorer: Relatedness, work: tuple[Article, dict[tuple[str, str], list[float]]]) -> Prepared:
     """`cluster.prepare` of one article with the vectors stored for it (an engine runs this on its workers)."""
     article, vectors = work
-    return prepare(article, scorer, {(article.id, part): v for part, v in vectors.items()})
+    return prepare(article, scorer, vectors)
 
 
 def _analysed_window(window: list[Article], store: Store, state: bytes, language: str, scorer: Relatedness,

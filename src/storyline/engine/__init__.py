@@ -21,9 +21,6 @@ R = TypeVar("R")
 class Engine(Protocol):
     """Maps a per-document function over documents, results in input order."""
 
-    @property
-    def workers(self) -> int: ...
-
     def map(self, fn: Callable[[C, T], R], shared: C, items: Sequence[T]) -> Iterator[R]:
         """`fn(shared, item)` for each item, yielded in the order of `items` as they are ready. `fn` is a
         module-level function (a worker imports it by name); `shared` is sent to each worker once."""
@@ -38,8 +35,6 @@ class Engine(Protocol):
 
 class InProcess:
     """The default engine: this process, lazily, one document at a time (memory stays that of one)."""
-
-    workers = 1
 
     def map(self, fn: Callable[[C, T], R], shared: C, items: Sequence[T]) -> Iterator[R]:
         return (fn(shared, item) for item in items)
