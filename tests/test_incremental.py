@@ -53,18 +53,20 @@ def test_a_run_analyses_only_its_new_articles_and_the_open_window(tmp_path: Path
     pipeline.ingest([_batch(tmp_path / "in", days[:4])], store)
     pipeline.analyse(store, incremental=True)  # the first analysis is a full one, and keeps the state
     assert store.analysis_state() is not None
-    seen: list[list[str]] = []
-    real = increment.resolve
+    seen: list[tuple[list[str], list[str]]] = []
+    real = increment.resolve_after
 
-    def recording(articles: list[Any]) -> Any:
-        seen.append(sorted(a.id for a in articles))
-        return real(articles)
+    def recording(new: list[Any], context: list[Any], known: list[Any]) -> Any:
+        seen.append((sorted(a.id for a in new), sorted(a.id for a in context)))
+        assert {m.article for m in known} <= {a.id for a in context}
+        return real(new, context, known)
 
-    monkeypatch.setattr(increment, "resolve", recording)
+    monkeypatch.setattr(increment, "resolve_after", recording)
     pipeline.ingest([_batch(tmp_path / "in", days[4:])], store)
     result = pipeline.analyse(store, incremental=True)
-    # The Valletta events closed long before February: only the open Geneva events are read as context.
-    assert seen == [["a-2026-01-20", "a-2026-01-21", "a-2026-02-10", "a-2026-02-11"]]
+    # The Valletta events closed long before February: only the open Geneva events are read as context, and
+    # only the new articles are spotted.
+    assert seen == [(["a-2026-02-10", "a-2026-02-11"], ["a-2026-01-20", "a-2026-01-21"])]
     validate(to_json(result))
     assert len({e.story for e in result.events}) == 3 and store.pending() == 0
     store.close()

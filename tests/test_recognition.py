@@ -314,3 +314,23 @@ def test_remembered_spotting_equals_spotting_again_whatever_the_batch() -> None:
             remembered[0].key = "changed by resolution"  # a copy: the memo keeps what spotting gave
             assert spotted(text, None, lower)[0] == fresh[0]
     assert differs  # the batches do change some spotting, so the memo's key is what keeps it right
+
+
+def test_articles_resolved_before_keep_their_mentions_and_new_surnames_join_their_names() -> None:
+    # An incremental run resolves new articles with the open events' articles as context: the context keeps
+    # the mentions stored for it (not spotted again, so a later batch cannot change them), and a surname in a
+    # new article joins the full name the context names.
+    from storyline.recognition import resolve_after
+
+    before = Article(id="old", title="Talks", text="Foreign Minister Sergey Lavrov met the envoy in Geneva.",
+                     lang="en")
+    _, stored = resolve([before])
+    assert any(m.text == "Sergey Lavrov" for m in stored)
+    kept = [m for m in stored if m.text != "Geneva"]  # what the store holds for it, whatever spotting says now
+    new = Article(id="new", title="Lavrov leaves", text="Lavrov left Geneva on Friday.", lang="en")
+    found, mentions = resolve_after([new], [before], kept)
+    context = [(m.start, m.end, m.text) for m in mentions if m.article == "old"]
+    assert context == [(m.start, m.end, m.text) for m in kept]
+    ids = {m.text: m.entity for m in mentions}
+    assert ids["Lavrov"] == ids["Sergey Lavrov"] and "Geneva" in ids
+    assert {e.id for e in found} >= {ids["Lavrov"], ids["Geneva"]}

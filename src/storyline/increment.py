@@ -27,7 +27,7 @@ from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
 from storyline.normalize import normalize
-from storyline.recognition import resolve
+from storyline.recognition import resolve_after
 from storyline.relatedness import Relatedness, default
 from storyline.store import ClosedEvent, Increment, Store
 from storyline.summarise import stories_of, summarise
@@ -93,12 +93,14 @@ def _iso(when: datetime | None) -> str | None:
 
 def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple[list[Entity], list[Mention]]:
     """The new articles' entities, resolved together with the articles of the open events (the context a batch
-    over everything would give them: spellings across scripts join through it) and mapped onto the registry.
+    over everything would give them: spellings across scripts join through it), whose stored mentions are
+    taken as they are (`resolve_after`), and mapped onto the registry.
     A resolved entity is the stored entity its context mentions had, by majority; else the one with its id or
     with one of its spellings; else new. Returns the new articles' mentions and the entities they name."""
-    found, mentions = resolve([*context, *new])
+    known = store.mentions_of_articles([a.id for a in context])
+    found, mentions = resolve_after(new, context, known)
     fresh = {a.id for a in new}
-    stored_at = store.mention_entities([a.id for a in context])
+    stored_at = {(m.article, m.start, m.end): m.entity for m in known}
     votes: dict[str, Counter[str]] = defaultdict(Counter)
     for m in mentions:
         if m.article not in fresh and (m.article, m.start, m.end) in stored_at:

@@ -5,7 +5,7 @@ role patterns); `resolution` gives every mention of a batch its entity id (name 
 inflections) and matches names across scripts (`match_names`).
 """
 
-from storyline.recognition.resolution import entities, match_key, match_names, resolve
+from storyline.recognition.resolution import entities, match_key, match_names, resolve, resolve_after
 from storyline.recognition.spotting import recognise
 
-__all__ = ["entities", "match_key", "match_names", "recognise", "resolve"]
+__all__ = ["entities", "match_key", "match_names", "recognise", "resolve", "resolve_after"]

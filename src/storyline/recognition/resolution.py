@@ -42,6 +42,7 @@ from storyline.recognition.spotting import (
     _ARABIC_WORD,
     _ARTICLE_TOKENS,
     INFLECTING,
+    _lookup_exact,
     _lower_words,
     _overlaps,
     _Span,
@@ -162,11 +163,14 @@ class _Doc:
     spans: list[_Span]
 
 
-def _analyse(docs: list[_Doc]) -> None:
-    """Recognise and resolve a batch in place: every span gets its entity key."""
-    lower = _lower_words(doc.text for doc in docs)
+def _analyse(docs: list[_Doc], given: Sequence[_Doc] = ()) -> None:
+    """Recognise and resolve a batch in place: every span gets its entity key. The `given` documents come
+    with their spans found before (not spotted again); they are resolved with the batch, and their words
+    count as the batch's."""
+    lower = _lower_words(doc.text for doc in [*given, *docs])
     for doc in docs:
         doc.spans = spotted(doc.text, doc.lang, lower)
+    docs = [*given, *docs]
     # Keys of names: full names first, so surnames can join them.
     full: dict[str, Counter[str]] = defaultdict(Counter)  # loose key -> strict keys seen
     for doc in docs:
@@ -590,6 +594,27 @@ def resolve(articles: Sequence[Article]) -> tuple[list[Entity], list[Mention]]:
     docs = [_Doc(a.id, _document(a), a.lang, []) for a in articles]
     _analyse(docs)
     return _entities(docs)
+
+
+def resolve_after(new: Sequence[Article], context: Sequence[Article],
+                  known: Sequence[Mention]) -> tuple[list[Entity], list[Mention]]:
+    """`resolve` of the `new` articles together with `context` articles analysed before, whose names are
+    their `known` mentions, not spotted again: what was found in an article stays what it was whichever
+    articles come after it (an incremental run gives what one run gives), and only new texts are spotted."""
+    spans: dict[str, list[_Span]] = defaultdict(list)
+    for m in known:
+        spans[m.article].append(_Span(m.start, m.end, m.text, m.type, _known_key(m.text, m.type)))
+    given = [_Doc(a.id, _document(a), a.lang, spans[a.id]) for a in context]
+    docs = [_Doc(a.id, _document(a), a.lang, []) for a in new]
+    _analyse(docs, given)
+    return _entities([*given, *docs])
+
+
+def _known_key(surface: str, kind: str) -> str:
+    """The key spotting gave a stored mention: its gazetteer entry's when the surface is one as written (of
+    its type), else none yet (a name key, given by `_analyse`)."""
+    entry, exact = _lookup_exact(surface)
+    return "g:" + entry.canonical if entry is not None and exact and entry.type == kind else ""
 
 
 def entities(text: str, lang: str | None = None) -> list[Mention]:

@@ -428,12 +428,6 @@ class SQLStore(PageReads):
     def entities_by_id(self, ids: Sequence[str]) -> dict[str, Entity]:
         return {r["id"]: _entity(r) for r in self._chunks("SELECT * FROM entities WHERE id IN ({marks})", ids)}
 
-    def mention_entities(self, article_ids: Sequence[str]) -> dict[tuple[str, int, int], str]:
-        """The stored entity of each mention (article, start, end) of these articles."""
-        rows = self._chunks('SELECT article, start, "end", entity FROM mentions WHERE article IN ({marks})',
-                            article_ids)
-        return {(r["article"], r["start"], r["end"]): r["entity"] for r in rows}
-
     def entities_by_keys(self, keys: Sequence[str]) -> dict[str, list[str]]:
         found: dict[str, list[str]] = defaultdict(list)
         for r in self._chunks("SELECT key, entity FROM entity_names WHERE key IN ({marks})", keys):
