@@ -155,7 +155,7 @@ elif stage == "held-analysis":
     import storyline.increment as increment
 
     HELD = 4.0
-    original = increment.resolve
+    original = increment.resolve_after
     db = argv[argv.index("--db") + 1]
 
     def count(query):
@@ -183,7 +183,7 @@ elif stage == "held-analysis":
             time.sleep(0.05)
         return original(articles, *args, **kwargs)
 
-    increment.resolve = resolve
+    increment.resolve_after = resolve
 else:
     raise SystemExit(f"unknown stage {stage!r}")
 

@@ -39,3 +39,16 @@ def test_chain_of_copies_points_to_the_original() -> None:
     articles = [Article(str(n), "Strike", BODY) for n in range(3)]
     link_duplicates(articles)
     assert [a.duplicate_of for a in articles] == [None, "0", "0"]
+
+
+def test_a_copy_is_linked_to_an_original_analysed_in_an_earlier_batch_which_stays_as_it_was() -> None:
+    # A tracker analyses a few articles at a time: the open events' articles are the earlier ones a copy may
+    # repeat, so a syndicated copy is linked whichever batch its original came in.
+    original, reprint = Article("wire", "Strike", BODY), Article("earlier-reprint", "Strike", BODY)
+    reprint.duplicate_of = "wire"
+    edited = BODY.replace("was growing", "had grown to twelve by noon")
+    copy, exact, other = Article("late", "Port strike", edited), Article("late-2", "Strike", BODY), Article(
+        "report", "Standstill", "Port officials described the walkout as illegal and asked for talks on pay.")
+    link_duplicates([copy, exact, other], earlier=[original, reprint])
+    assert (copy.duplicate_of, exact.duplicate_of, other.duplicate_of) == ("wire", "wire", None)
+    assert (original.duplicate_of, reprint.duplicate_of) == (None, "wire")

@@ -56,10 +56,10 @@ def test_a_run_analyses_only_its_new_articles_and_the_open_window(tmp_path: Path
     seen: list[tuple[list[str], list[str]]] = []
     real = increment.resolve_after
 
-    def recording(new: list[Any], context: list[Any], known: list[Any]) -> Any:
+    def recording(new: list[Any], context: list[Any], known: list[Any], lower: Any) -> Any:
         seen.append((sorted(a.id for a in new), sorted(a.id for a in context)))
         assert {m.article for m in known} <= {a.id for a in context}
-        return real(new, context, known)
+        return real(new, context, known, lower)
 
     monkeypatch.setattr(increment, "resolve_after", recording)
     pipeline.ingest([_batch(tmp_path / "in", days[4:])], store)

@@ -8,6 +8,7 @@ datasketch's MinHash LSH over word shingles of the normalised text.
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Sequence
 
 from datasketch import MinHash, MinHashLSH
@@ -21,26 +22,47 @@ from storyline.normalize import tokens
 NEAR_DUPLICATE_JACCARD = 0.7
 SHINGLE_WORDS = 5
 PERMUTATIONS = 128
+# MinHash signatures remembered (see `_signature`): about 1 KB each.
+SIGNATURES = 8192
+_SIGNATURES: OrderedDict[tuple[str, str], MinHash] = OrderedDict()
 
 
-def link_duplicates(articles: Sequence[Article]) -> None:
-    """Set `duplicate_of` on every article that copies an earlier one (in the given order), in place."""
+def link_duplicates(articles: Sequence[Article], earlier: Sequence[Article] = ()) -> None:
+    """Set `duplicate_of` on every article that copies an earlier one (in the given order), in place. The
+    `earlier` articles (analysed before: the open events') may be the originals of copies among `articles`
+    and are left as they are, so a copy is linked whichever batch its original came in."""
     by_digest: dict[str, str] = {}
-    order = {article.id: position for position, article in enumerate(articles)}
+    order = {article.id: position for position, article in enumerate([*earlier, *articles])}
     lsh = MinHashLSH(threshold=NEAR_DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
-    for article in articles:
+    fresh = {article.id for article in articles}
+    for article in [*earlier, *articles]:
         words = tokens(article.text) or tokens(article.title)
         digest = hashlib.sha1(" ".join(words).encode()).hexdigest()
-        original = by_digest.get(digest)
-        signature = _minhash(words)
-        if original is None and len(words) >= SHINGLE_WORDS:
+        original = by_digest.get(digest) if article.id in fresh else article.duplicate_of
+        signature = _signature(article.id, digest, words)
+        if original is None and article.id in fresh and len(words) >= SHINGLE_WORDS:
             matches = lsh.query(signature)
             original = min(matches, key=order.__getitem__) if matches else None
-        article.duplicate_of = original
-        if original is None:
+        if article.id in fresh:
+            article.duplicate_of = original
+        if original is None and digest not in by_digest:
             by_digest[digest] = article.id
             if len(words) >= SHINGLE_WORDS:
                 lsh.insert(article.id, signature)
+
+
+def _signature(article_id: str, digest: str, words: list[str]) -> MinHash:
+    """The MinHash of an article's words (whose hash is `digest`), remembered for the SIGNATURES articles last
+    asked: the open events' articles are compared again with every new window."""
+    key = (article_id, digest)
+    found = _SIGNATURES.get(key)
+    if found is None:
+        found = _SIGNATURES[key] = _minhash(words)
+        if len(_SIGNATURES) > SIGNATURES:
+            _SIGNATURES.popitem(last=False)
+    else:
+        _SIGNATURES.move_to_end(key)
+    return found
 
 
 def _minhash(words: list[str]) -> MinHash:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from storyline.cluster import (
     EVENT_WINDOW_DAYS,
@@ -28,10 +28,19 @@ from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
 from storyline.normalize import normalize
 from storyline.recognition import resolve_after
+from storyline.recognition.spotting import lower_words_in_order
 from storyline.relatedness import Relatedness, default
 from storyline.store import ClosedEvent, Increment, Store
 from storyline.summarise import stories_of, summarise
 from storyline.timeexpr import date_articles
+
+# Characters of an article's text that analysis reads. The longest articles of the benchmark sets are under
+# 40,000; past this is a dump or a pasted log, where some stages (speakers, actions) slow down quadratically.
+MAX_ANALYSED_CHARS = 60_000
+# Articles of a language before a new one whose lower-case words spotting reads with its own (a window's
+# worth: what one analysis window of a single-language stream gives it).
+LOWER_WORDS_ARTICLES = 100
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
@@ -42,9 +51,10 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     `cluster.prepare` results an engine computed ahead; the others are prepared here."""
     say("duplicates")
     new = sorted(date_articles(new), key=lambda a: (a.published is None, a.published, a.id))
-    link_duplicates(new)
+    context = sorted(store.articles_by_id(open_articles(state)),
+                     key=lambda a: (a.published is None, a.published or _EARLIEST, a.id))
+    link_duplicates(new, context)
     say("entities")
-    context = store.articles_by_id(open_articles(state))
     entities, mentions = _resolved(new, context, store)
     say("events and stories")
     scorer = scorer or default()
@@ -98,7 +108,7 @@ def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple
     A resolved entity is the stored entity its context mentions had, by majority; else the one with its id or
     with one of its spellings; else new. Returns the new articles' mentions and the entities they name."""
     known = store.mentions_of_articles([a.id for a in context])
-    found, mentions = resolve_after(new, context, known)
+    found, mentions = resolve_after(new, context, known, _lower_words(new, store))
     fresh = {a.id for a in new}
     stored_at = {(m.article, m.start, m.end): m.entity for m in known}
     votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -109,6 +119,20 @@ def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple
     entities, moved = _registered([e for e in found if e.id in named], [m for m in mentions if m.article in fresh],
                                   store, {e: v.most_common(1)[0][0] for e, v in votes.items()})
     return entities, moved
+
+
+def _lower_words(new: list[Article], store: Store) -> dict[str, frozenset[str]]:
+    """Each new article's lower-case words for spotting: its own and those of the LOWER_WORDS_ARTICLES
+    articles of its language before it in publication order, read from the store, so that they do not depend
+    on which articles share its batch."""
+    ordered = sorted(new, key=lambda a: (a.published is None, a.published or _EARLIEST, a.id))
+    firsts: dict[str | None, Article] = {}
+    for article in ordered:
+        firsts.setdefault(article.lang, article)
+    before = {lang: [f"{title}\n\n{text}" for title, text in store.preceding_texts(
+        lang, _iso(a.published), a.id, LOWER_WORDS_ARTICLES, MAX_ANALYSED_CHARS)] for lang, a in firsts.items()}
+    return lower_words_in_order([(a.id, a.lang, f"{a.title}\n\n{a.text}") for a in ordered], before,
+                                LOWER_WORDS_ARTICLES)
 
 
 def _registered(found: list[Entity], mentions: list[Mention], store: Store,

@@ -15,7 +15,7 @@ from storyline import relatedness
 from storyline.cluster import Prepared, fresh_state, prepare
 from storyline.engine import Engine, InProcess
 from storyline.extraction import extract_batch
-from storyline.increment import analyse_new
+from storyline.increment import MAX_ANALYSED_CHARS, analyse_new
 from storyline.ingest import FetchPolicy, read_documents
 from storyline.ingest.ids import IdClaims
 from storyline.language import detect_language
@@ -38,9 +38,6 @@ StageReport = Callable[[str], None]
 # Told the articles analysed so far and the articles the analysis has to do, after each window.
 AnalysisProgress = Callable[[int, int], None]
 ANALYSIS_STAGES = ("duplicates", "entities", "events and stories", "quotes and actions", "saving")
-# Characters of an article's text that analysis reads. The longest articles of the benchmark sets are under
-# 40,000; past this is a dump or a pasted log, where some stages (speakers, actions) slow down quadratically.
-MAX_ANALYSED_CHARS = 60_000
 # Inputs read, extracted and stored at a time (see `ingest_documents`).
 INGEST_CHUNK = 1000
 # Articles an analysis reads and places at a time (see `analyse`). It is the batch size of

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
@@ -163,13 +163,14 @@ class _Doc:
     spans: list[_Span]
 
 
-def _analyse(docs: list[_Doc], given: Sequence[_Doc] = ()) -> None:
+def _analyse(docs: list[_Doc], given: Sequence[_Doc] = (),
+             lower: Mapping[str, frozenset[str]] | None = None) -> None:
     """Recognise and resolve a batch in place: every span gets its entity key. The `given` documents come
-    with their spans found before (not spotted again); they are resolved with the batch, and their words
-    count as the batch's."""
-    lower = _lower_words(doc.text for doc in [*given, *docs])
+    with their spans found before (not spotted again) and are resolved with the batch. Spotting reads the
+    words the batch writes in lower case, or each document's own `lower` words when given."""
+    batch = _lower_words(doc.text for doc in [*given, *docs]) if lower is None else frozenset()
     for doc in docs:
-        doc.spans = spotted(doc.text, doc.lang, lower)
+        doc.spans = spotted(doc.text, doc.lang, batch if lower is None else lower[doc.id])
     docs = [*given, *docs]
     # Keys of names: full names first, so surnames can join them.
     full: dict[str, Counter[str]] = defaultdict(Counter)  # loose key -> strict keys seen
@@ -596,17 +597,18 @@ def resolve(articles: Sequence[Article]) -> tuple[list[Entity], list[Mention]]:
     return _entities(docs)
 
 
-def resolve_after(new: Sequence[Article], context: Sequence[Article],
-                  known: Sequence[Mention]) -> tuple[list[Entity], list[Mention]]:
+def resolve_after(new: Sequence[Article], context: Sequence[Article], known: Sequence[Mention],
+                  lower: Mapping[str, frozenset[str]] | None = None) -> tuple[list[Entity], list[Mention]]:
     """`resolve` of the `new` articles together with `context` articles analysed before, whose names are
     their `known` mentions, not spotted again: what was found in an article stays what it was whichever
-    articles come after it (an incremental run gives what one run gives), and only new texts are spotted."""
+    articles come after it (an incremental run gives what one run gives), and only new texts are spotted,
+    each with its `lower` words when given (`spotting.lower_words_in_order`)."""
     spans: dict[str, list[_Span]] = defaultdict(list)
     for m in known:
         spans[m.article].append(_Span(m.start, m.end, m.text, m.type, _known_key(m.text, m.type)))
     given = [_Doc(a.id, _document(a), a.lang, spans[a.id]) for a in context]
     docs = [_Doc(a.id, _document(a), a.lang, []) for a in new]
-    _analyse(docs, given)
+    _analyse(docs, given, lower)
     return _entities([*given, *docs])
 
 

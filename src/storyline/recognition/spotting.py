@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections import OrderedDict, defaultdict
-from collections.abc import Iterable
+from collections import Counter, OrderedDict, defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -599,6 +599,35 @@ def _name_after(text: str, words: list[re.Match[str]], index: int) -> bool:
 def _lower_words(texts: Iterable[str]) -> frozenset[str]:
     """Words written in lower case somewhere in these texts."""
     return frozenset(w for t in texts for w in _LOWER_WORD.findall(t))
+
+
+def lower_words_in_order(texts: Sequence[tuple[str, str | None, str]], before: Mapping[str | None, Sequence[str]],
+                         size: int) -> dict[str, frozenset[str]]:
+    """For each (id, language, text), in publication order, the words written in lower case in it and in the
+    `size` texts of its language that come before it: the `before` ones (nearest first) and then the earlier
+    of `texts`. What spotting reads as a batch's lower-case words, made the same whichever batches a stream
+    comes in (the batch itself would change which capitalised words are common ones)."""
+    found: dict[str, frozenset[str]] = {}
+    recent: dict[str | None, deque[frozenset[str]]] = {}
+    counts: dict[str | None, Counter[str]] = defaultdict(Counter)
+    for item_id, lang, text in texts:
+        if lang not in recent:
+            recent[lang] = deque(_lower_words([t]) for t in reversed(before.get(lang, ())[:size]))
+            for words in recent[lang]:
+                counts[lang].update(words)
+        own = _lower_words([text])
+        # Spotting reads the lower-case words only through the text's own letter runs (see `spotted`).
+        found[item_id] = frozenset(w for w in {m.casefold() for m in _LETTER_RUN.findall(text)}
+                                   if w in own or counts[lang][w] > 0)
+        recent[lang].append(own)
+        counts[lang].update(own)
+        if len(recent[lang]) > size:
+            gone = recent[lang].popleft()
+            counts[lang].subtract(gone)
+            for word in gone:
+                if counts[lang][word] <= 0:
+                    del counts[lang][word]
+    return found
 
 
 @cache

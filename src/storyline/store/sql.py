@@ -138,7 +138,8 @@ CREATE INDEX IF NOT EXISTS actions_actor ON actions (actor);
 CREATE INDEX IF NOT EXISTS actions_target ON actions (target);
 CREATE INDEX IF NOT EXISTS events_story ON events (story);
 CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
-CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
+DROP INDEX IF EXISTS articles_lang;
+CREATE INDEX IF NOT EXISTS articles_lang_order ON articles (lang, published, id);
 CREATE INDEX IF NOT EXISTS articles_pending ON articles ((published IS NULL), published, id) WHERE event IS NULL;
 CREATE INDEX IF NOT EXISTS articles_changed ON articles (id)
     WHERE event IS NOT NULL AND (analysed_hash IS NULL OR analysed_hash <> content_hash);
@@ -415,6 +416,27 @@ class SQLStore(PageReads):
             chunk = list(ids[start:start + ID_CHUNK])
             rows.extend(self._rows(statement.format(marks=", ".join("?" * len(chunk))), [*chunk, *then]))
         return rows
+
+    def preceding_texts(self, lang: str | None, published: str | None, article_id: str, limit: int,
+                        chars: int) -> list[tuple[str, str]]:
+        """Headline and first `chars` characters of text of the `limit` articles in `lang` that come before
+        this place in publication order (undated last, then by id), nearest first: a language's recent
+        writing, the same whichever batches the articles came in."""
+        same = "lang = ?" if lang is not None else "lang IS NULL"
+        params: list[Any] = [lang] if lang is not None else []
+        columns = f"SELECT title, substr(text, 1, {int(chars)}) AS text FROM articles WHERE {same}"
+        rows: list[Any] = []
+        if published is None:  # undated articles come after every dated one
+            rows = self._rows(f"{columns} AND published IS NULL AND id < ? ORDER BY id DESC LIMIT {int(limit)}",
+                              [*params, article_id])
+            dated = ""
+        else:
+            dated = " AND (published < ? OR (published = ? AND id < ?))"
+            params += [published, published, article_id]
+        if len(rows) < limit:
+            rows += self._rows(f"{columns} AND published IS NOT NULL{dated} ORDER BY published DESC, id DESC"
+                               f" LIMIT {int(limit) - len(rows)}", params)
+        return [(r["title"], r["text"]) for r in rows]
 
     def articles_by_id(self, ids: Sequence[str]) -> list[Article]:
         return [_article(r) for r in self._chunks("SELECT * FROM articles WHERE id IN ({marks})", ids)]
