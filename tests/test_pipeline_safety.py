@@ -84,14 +84,14 @@ def test_an_unexpected_error_extracting_one_document_is_a_rejection_naming_it(
 
 def test_an_article_that_breaks_an_analysis_stage_is_rejected_naming_the_stage_and_the_rest_analysed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    real = increment.resolve
+    real = increment.resolve_after
 
-    def fragile(articles: list[Article]) -> Any:
+    def fragile(articles: list[Article], *context: Any) -> Any:
         if any("POISON" in a.text for a in articles):
             raise ValueError("cannot resolve this")
-        return real(articles)
+        return real(articles, *context)
 
-    monkeypatch.setattr(increment, "resolve", fragile)
+    monkeypatch.setattr(increment, "resolve_after", fragile)
     store = SQLiteStore(tmp_path / "s.db")
     report, result = pipeline.digest([_corpus(tmp_path)], store)
     validate(to_json(result))

@@ -337,18 +337,15 @@ def test_articles_resolved_before_keep_their_mentions_and_new_surnames_join_thei
 
 
 def test_lower_case_words_of_an_article_are_the_same_whichever_batch_it_comes_in() -> None:
-    # Spotting reads the words written in lower case around a text; taken from the articles of its language
-    # before it (not from its batch), they are the same in one batch and in batches of two.
+    # Spotting reads the words written in lower case around a text; taken from the articles before it (not
+    # from its batch), they are the same in one batch and in batches of two.
     from storyline.recognition.spotting import lower_words_in_order
 
     corpus = Path(__file__).resolve().parent.parent / "examples" / "corpus"
-    texts = [(path.stem, path.parent.name, path.read_text(encoding="utf-8"))
-             for path in sorted(corpus.rglob("*.txt"))]
-    whole = lower_words_in_order(texts, {}, 3)
+    texts = [(path.stem, path.read_text(encoding="utf-8")) for path in sorted(corpus.rglob("*.txt"))]
+    whole = lower_words_in_order(texts, [], 3)
     pieces: dict[str, frozenset[str]] = {}
     for start in range(0, len(texts), 2):
-        before = {lang: [t for _, other, t in reversed(texts[:start]) if other == lang]
-                  for lang in {lang for _, lang, _ in texts}}
-        pieces.update(lower_words_in_order(texts[start:start + 2], before, 3))
+        pieces.update(lower_words_in_order(texts[start:start + 2], [t for _, t in reversed(texts[:start])], 3))
     assert pieces == whole
-    assert any(whole[i] != lower_words_in_order([(i, lang, t)], {}, 3)[i] for i, lang, t in texts)
+    assert any(whole[i] != lower_words_in_order([(i, t)], [], 3)[i] for i, t in texts)

@@ -71,19 +71,18 @@ class StoreContract:
         assert store.search("Geneva") == [] and store.stories().total == 0
         assert store.stored(["dam-en", "dam-fr"]) == {"dam-en": ("h", None)}
 
-    def test_the_articles_of_a_language_before_a_place_in_publication_order_are_read_nearest_first(
-            self, store: Store) -> None:
+    def test_the_articles_before_a_place_in_publication_order_are_read_nearest_first(self, store: Store) -> None:
         undated = [replace(_article(f"u{n}", "en", f"Undated {n}", "Text", "2026-01-01"), published=None)
                    for n in range(2)]
         store.add_articles((a, "h") for a in [*ARTICLES, _article("dam-en-2", "en", "Later", "Texts", "2026-03-02"),
                                                *undated])
-        assert store.preceding_texts("en", "2026-03-02T09:00:00+00:00", "dam-en-2", 5, 100) == [
-            ("Dam talks open in Geneva", ARTICLES[0].text), ("Port strike in Valletta", ARTICLES[3].text)]
-        assert store.preceding_texts("en", "2026-03-02T09:00:00+00:00", "dam-en", 1, 4) == [
+        assert store.preceding_texts("2026-03-02T09:00:00+00:00", "dam-en-2", 5, 100) == [
+            ("Dam talks open in Geneva", ARTICLES[0].text), (ARTICLES[1].title, ARTICLES[1].text),
+            ("Port strike in Valletta", ARTICLES[3].text)]
+        assert store.preceding_texts("2026-03-02T09:00:00+00:00", "dam-ar", 1, 4) == [
             ("Port strike in Valletta", "Dock")]
-        assert store.preceding_texts("en", None, "u1", 2, 5) == [("Undated 0", "Text"), ("Later", "Texts")]
-        assert store.preceding_texts("ar", None, "zz", 5, 100) == [(ARTICLES[1].title, ARTICLES[1].text)]
-        assert store.preceding_texts(None, None, "zz", 5, 100) == []
+        assert store.preceding_texts(None, "u1", 2, 5) == [("Undated 0", "Text"), ("Accord sur le barrage", "Karim")]
+        assert store.preceding_texts("2026-02-10T09:00:00+00:00", "port-en", 5, 100) == []
 
     def test_results_are_saved_with_their_state_and_every_article_placed(self, filled: Store) -> None:
         assert filled.analysis_state() == ("key", b"state") and filled.pending() == 0

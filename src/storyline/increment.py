@@ -37,9 +37,9 @@ from storyline.timeexpr import date_articles
 # Characters of an article's text that analysis reads. The longest articles of the benchmark sets are under
 # 40,000; past this is a dump or a pasted log, where some stages (speakers, actions) slow down quadratically.
 MAX_ANALYSED_CHARS = 60_000
-# Articles of a language before a new one whose lower-case words spotting reads with its own (a window's
-# worth: what one analysis window of a single-language stream gives it).
-LOWER_WORDS_ARTICLES = 100
+# Articles before a new one whose lower-case words spotting reads with its own: about what an analysis
+# window and the open events' articles gave it when it read its batch's.
+LOWER_WORDS_ARTICLES = 300
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
@@ -123,16 +123,15 @@ def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple
 
 def _lower_words(new: list[Article], store: Store) -> dict[str, frozenset[str]]:
     """Each new article's lower-case words for spotting: its own and those of the LOWER_WORDS_ARTICLES
-    articles of its language before it in publication order, read from the store, so that they do not depend
-    on which articles share its batch."""
+    articles before it in publication order, read from the store, so that they do not depend on which
+    articles share its batch."""
     ordered = sorted(new, key=lambda a: (a.published is None, a.published or _EARLIEST, a.id))
-    firsts: dict[str | None, Article] = {}
-    for article in ordered:
-        firsts.setdefault(article.lang, article)
-    before = {lang: [f"{title}\n\n{text}" for title, text in store.preceding_texts(
-        lang, _iso(a.published), a.id, LOWER_WORDS_ARTICLES, MAX_ANALYSED_CHARS)] for lang, a in firsts.items()}
-    return lower_words_in_order([(a.id, a.lang, f"{a.title}\n\n{a.text}") for a in ordered], before,
-                                LOWER_WORDS_ARTICLES)
+    if not ordered:
+        return {}
+    first = ordered[0]
+    before = [f"{title}\n\n{text}" for title, text in store.preceding_texts(
+        _iso(first.published), first.id, LOWER_WORDS_ARTICLES, MAX_ANALYSED_CHARS)]
+    return lower_words_in_order([(a.id, f"{a.title}\n\n{a.text}") for a in ordered], before, LOWER_WORDS_ARTICLES)
 
 
 def _registered(found: list[Entity], mentions: list[Mention], store: Store,

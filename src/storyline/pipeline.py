@@ -37,7 +37,7 @@ class Progress(Protocol):
 StageReport = Callable[[str], None]
 # Told the articles analysed so far and the articles the analysis has to do, after each window.
 AnalysisProgress = Callable[[int, int], None]
-ANALYSIS_STAGES = ("duplicates", "entities", "events and stories", "quotes and actions", "saving")
+ANALYSIS_STAGES = ("preparing", "duplicates", "entities", "events and stories", "quotes and actions", "saving")
 # Inputs read, extracted and stored at a time (see `ingest_documents`).
 INGEST_CHUNK = 1000
 # Articles an analysis reads and places at a time (see `analyse`). It is the batch size of
@@ -178,6 +178,7 @@ def _analyse_pending(store: Store, state: bytes, language: str, key: str | None,
         prepared = iter(engine.map(_prepared, scorer, work))
         for start in range(0, len(block), ANALYSIS_WINDOW):
             window = block[start:start + ANALYSIS_WINDOW]
+            say("preparing")  # the engine's profiles and vectors (done here when the engine is this process)
             ready = {a.id: next(prepared) for a in window}
             increment, failed = _analysed_window(window, store, state, language, scorer, say, ready)
             if failed:
@@ -235,7 +236,7 @@ def _bounded(article: Article) -> Article:
 class _StageSeen:
     """The last analysis stage started (a StageReport that remembers)."""
 
-    name = ANALYSIS_STAGES[0]
+    name = "duplicates"  # the first stage `analyse_new` reports
 
     def __call__(self, name: str) -> None:
         self.name = name

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, OrderedDict, defaultdict, deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -601,32 +601,30 @@ def _lower_words(texts: Iterable[str]) -> frozenset[str]:
     return frozenset(w for t in texts for w in _LOWER_WORD.findall(t))
 
 
-def lower_words_in_order(texts: Sequence[tuple[str, str | None, str]], before: Mapping[str | None, Sequence[str]],
+def lower_words_in_order(texts: Sequence[tuple[str, str]], before: Sequence[str],
                          size: int) -> dict[str, frozenset[str]]:
-    """For each (id, language, text), in publication order, the words written in lower case in it and in the
-    `size` texts of its language that come before it: the `before` ones (nearest first) and then the earlier
-    of `texts`. What spotting reads as a batch's lower-case words, made the same whichever batches a stream
-    comes in (the batch itself would change which capitalised words are common ones)."""
+    """For each (id, text), in publication order, the words written in lower case in it and in the `size`
+    texts that come before it: the `before` ones (nearest first), then the earlier of `texts`. What spotting
+    reads as a batch's lower-case words (any language: names quoted in German are English words elsewhere),
+    made the same whichever batches a stream comes in. Each set holds only the text's own words, which is
+    all spotting reads of it (see `spotted`)."""
     found: dict[str, frozenset[str]] = {}
-    recent: dict[str | None, deque[frozenset[str]]] = {}
-    counts: dict[str | None, Counter[str]] = defaultdict(Counter)
-    for item_id, lang, text in texts:
-        if lang not in recent:
-            recent[lang] = deque(_lower_words([t]) for t in reversed(before.get(lang, ())[:size]))
-            for words in recent[lang]:
-                counts[lang].update(words)
+    recent = deque(_lower_words([text]) for text in reversed(before[:size]))
+    counts: Counter[str] = Counter()
+    for words in recent:
+        counts.update(words)
+    for item_id, text in texts:
         own = _lower_words([text])
-        # Spotting reads the lower-case words only through the text's own letter runs (see `spotted`).
         found[item_id] = frozenset(w for w in {m.casefold() for m in _LETTER_RUN.findall(text)}
-                                   if w in own or counts[lang][w] > 0)
-        recent[lang].append(own)
-        counts[lang].update(own)
-        if len(recent[lang]) > size:
-            gone = recent[lang].popleft()
-            counts[lang].subtract(gone)
+                                   if w in own or counts[w] > 0)
+        recent.append(own)
+        counts.update(own)
+        if len(recent) > size:
+            gone = recent.popleft()
+            counts.subtract(gone)
             for word in gone:
-                if counts[lang][word] <= 0:
-                    del counts[lang][word]
+                if counts[word] <= 0:
+                    del counts[word]
     return found
 
 

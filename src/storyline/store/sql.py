@@ -138,8 +138,8 @@ CREATE INDEX IF NOT EXISTS actions_actor ON actions (actor);
 CREATE INDEX IF NOT EXISTS actions_target ON actions (target);
 CREATE INDEX IF NOT EXISTS events_story ON events (story);
 CREATE INDEX IF NOT EXISTS articles_event ON articles (event);
-DROP INDEX IF EXISTS articles_lang;
-CREATE INDEX IF NOT EXISTS articles_lang_order ON articles (lang, published, id);
+CREATE INDEX IF NOT EXISTS articles_lang ON articles (lang);
+CREATE INDEX IF NOT EXISTS articles_order ON articles (published, id);
 CREATE INDEX IF NOT EXISTS articles_pending ON articles ((published IS NULL), published, id) WHERE event IS NULL;
 CREATE INDEX IF NOT EXISTS articles_changed ON articles (id)
     WHERE event IS NOT NULL AND (analysed_hash IS NULL OR analysed_hash <> content_hash);
@@ -417,24 +417,22 @@ class SQLStore(PageReads):
             rows.extend(self._rows(statement.format(marks=", ".join("?" * len(chunk))), [*chunk, *then]))
         return rows
 
-    def preceding_texts(self, lang: str | None, published: str | None, article_id: str, limit: int,
-                        chars: int) -> list[tuple[str, str]]:
-        """Headline and first `chars` characters of text of the `limit` articles in `lang` that come before
-        this place in publication order (undated last, then by id), nearest first: a language's recent
-        writing, the same whichever batches the articles came in."""
-        same = "lang = ?" if lang is not None else "lang IS NULL"
-        params: list[Any] = [lang] if lang is not None else []
-        columns = f"SELECT title, substr(text, 1, {int(chars)}) AS text FROM articles WHERE {same}"
+    def preceding_texts(self, published: str | None, article_id: str, limit: int, chars: int) -> list[tuple[str, str]]:
+        """Headline and first `chars` characters of text of the `limit` articles that come before this place in
+        publication order (undated last, then by id), nearest first: the stream's recent writing, the same
+        whichever batches the articles came in."""
+        columns = f"SELECT title, substr(text, 1, {int(chars)}) AS text FROM articles WHERE"
         rows: list[Any] = []
+        params: list[Any] = []
+        dated = ""
         if published is None:  # undated articles come after every dated one
-            rows = self._rows(f"{columns} AND published IS NULL AND id < ? ORDER BY id DESC LIMIT {int(limit)}",
-                              [*params, article_id])
-            dated = ""
+            rows = self._rows(f"{columns} published IS NULL AND id < ? ORDER BY id DESC LIMIT {int(limit)}",
+                              [article_id])
         else:
             dated = " AND (published < ? OR (published = ? AND id < ?))"
-            params += [published, published, article_id]
+            params = [published, published, article_id]
         if len(rows) < limit:
-            rows += self._rows(f"{columns} AND published IS NOT NULL{dated} ORDER BY published DESC, id DESC"
+            rows += self._rows(f"{columns} published IS NOT NULL{dated} ORDER BY published DESC, id DESC"
                                f" LIMIT {int(limit) - len(rows)}", params)
         return [(r["title"], r["text"]) for r in rows]
 
