@@ -17,8 +17,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE.parent / "docs" / "benchmarks.md"
-BENCHMARKS = ["extraction", "entities", "similarity", "clustering", "quotes", "actions", "store", "throughput",
-              "incremental", "tracking", "serve", "backfill"]
+BENCHMARKS = ["extraction", "language", "entities", "similarity", "clustering", "quotes", "actions", "store",
+              "throughput", "incremental", "tracking", "serve", "backfill"]
 
 
 def existing_sections() -> dict[str, str]:
