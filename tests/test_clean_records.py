@@ -238,3 +238,14 @@ def test_an_article_updated_in_place_keeps_its_headline(tmp_path: Path) -> None:
     [article] = store.pending_articles()  # the update: its headline was counted once, not twice
     assert article.title == BODIES[0][0] and article.text.endswith("leaves at six.")
     store.close()
+
+
+def test_a_made_title_is_no_dateline_or_byline_but_the_first_real_sentence() -> None:
+    # A record whose given headline recurs across its source gets a title made from its text; a place alone
+    # ("Лондон.") or an author credit ("Автор: ...") opening the text is no headline.
+    from storyline.extraction.text import made_title
+
+    body = "Британският премиер заяви, че ще има нов референдум за излизането от ЕС."
+    assert made_title(f"Лондон.\n\n{body}") == body
+    assert made_title(f"Автор: Иван Петров\n\n{body}") == body
+    assert made_title("Ceasefire holds.") == "Ceasefire holds."  # nothing longer: the short sentence it is

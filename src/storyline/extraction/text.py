@@ -47,8 +47,10 @@ MIN_DATELINE_REST = 20
 # and so is a first line of PROSE_HEADLINE_WORDS or more that ends with a full stop (headlines do not).
 MAX_HEADLINE_WORDS = 25
 PROSE_HEADLINE_WORDS = 15
-# A title made from a text's first sentence keeps at most this many words (then " …").
+# A title made from a text's first sentence keeps at most this many words (then " …"); a sentence of fewer
+# than MIN_MADE_TITLE_WORDS is a dateline or a caption ("London.", "Photo: AP"), no headline.
 MADE_TITLE_WORDS = 14
+MIN_MADE_TITLE_WORDS = 3
 
 # "GENEVA (Reuters) - ", "MOSCOW, March 2 (TASS): ", "PARIS — ": an upper-case place, an optional
 # date and agency in brackets, then a dash or colon. Written by hand: no library parses datelines.
@@ -119,14 +121,20 @@ def is_paragraph(line: str) -> bool:
 
 
 def made_title(text: str) -> str:
-    """A short headline-like title for a text without a headline: its first sentence, cut to
-    MADE_TITLE_WORDS words. Empty when the text has none."""
+    """A short headline-like title for a text without a headline: the first sentence of a paragraph that can
+    be one (no junk or byline, and not a dateline or caption: MIN_MADE_TITLE_WORDS words at least, unless
+    the text has no longer one), cut to MADE_TITLE_WORDS words. Empty when the text has none."""
+    short = ""
     for paragraph in text.split("\n\n"):
         first = sentences(paragraph)
-        if first and not is_junk_line(first[0]):
-            words = first[0].split()
-            return " ".join(words) if len(words) <= MADE_TITLE_WORDS else " ".join(words[:MADE_TITLE_WORDS]) + " …"
-    return ""
+        if not first or is_junk_line(first[0]) or is_byline(first[0]):
+            continue
+        words = first[0].split()
+        if len(words) < MIN_MADE_TITLE_WORDS:
+            short = short or first[0]
+            continue
+        return " ".join(words) if len(words) <= MADE_TITLE_WORDS else " ".join(words[:MADE_TITLE_WORDS]) + " …"
+    return short
 
 
 def _header_date(lines: list[str]) -> tuple[str, datetime] | None:
