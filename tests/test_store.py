@@ -49,6 +49,24 @@ def test_search_finds_arabic_and_english_articles(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_common_word_is_searched_in_its_newest_matches_ranked_by_relevance(tmp_path: Path) -> None:
+    # A word in much of a big store is searched among its SEARCH_DEPTH newest matches (stored last), which
+    # are then ranked: ranking every match costs a million-article store hundreds of milliseconds.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    texts = {"old": "Harbour strike talks.", "mid": "Harbour strike. Harbour strike. Harbour pay.",
+             "new": "Harbour news today, and a strike."}
+    store = SQLiteStore(tmp_path / "s.db")
+    for name, text in texts.items():  # stored one after another: "new" is the newest
+        (folder / f"{name}.txt").write_text(f"Port\n\n{text}", encoding="utf-8")
+        pipeline.digest([folder / f"{name}.txt"], store)
+    assert [a.id for a in store.search("harbour strike")] == ["mid", "old", "new"]  # ranked by relevance
+    statement, params = store._text_hits("harbour strike", 2)
+    newest = store._rows(f"SELECT id FROM ({statement}) h ORDER BY rank", params)
+    assert [row["id"] for row in newest] == ["mid", "new"]  # the two newest matches, ranked
+    store.close()
+
+
 @pytest.fixture
 def postgres(postgres_url: str) -> Iterator[Store]:
     store = open_store(postgres_url)

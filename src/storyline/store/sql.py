@@ -54,11 +54,12 @@ CLOSED_SPAN_DAYS = 30
 SCAN_CHUNK = 1000
 # A story's growth is the number of its articles stored in this window before its last analysis.
 GROWTH_WINDOW = timedelta(days=1)
-# A story list filtered by text keeps the stories of the best-ranked matching articles, this many: a common
-# word matches a good part of a big store, and a list is read from its top.
+# A story list filtered by text keeps the stories of this many matching articles (SQLite: the newest; PostgreSQL:
+# the best-ranked): a common word matches a good part of a big store, and a list is read from its top.
 TEXT_FILTER_HITS = 1000
-# Search ranks this many best full-text matches (or ten times the page, when deeper) before its filters; a
-# common word matches much of a big store and nobody reads past its first pages.
+# Search ranks this many full-text matches (or ten times the page, when deeper) before its filters (SQLite: the
+# newest; PostgreSQL: the best-ranked); a common word matches much of a big store and nobody reads past its
+# first pages.
 SEARCH_DEPTH = 2000
 # Entity hits rank before full-text hits in search: a query naming an entity wants its articles first.
 ENTITY_HIT_RANK = -1e9

@@ -91,10 +91,12 @@ class SQLiteStore(SQLStore):
         db.execute("DELETE FROM articles_fts WHERE rowid = (SELECT rowid FROM articles WHERE id = ?)", (article_id,))
 
     def _text_hits(self, query: str, depth: int) -> tuple[str, list[Any]] | None:
-        """FTS5 with BM25 over normalised headlines and bodies; every word of the query must match. FTS5 ranks
-        and cuts inside the index (its `rank` column), before any row is joined."""
+        """FTS5 over normalised headlines and bodies, every word of the query matching: the `depth` newest
+        matches (by rowid, the order articles were stored in), with their BM25 rank for the caller to order
+        by. FTS5 walks a word's matches in rowid order and stops at `depth`, while ranking every match first
+        costs a common word's hundreds of thousands of matches in a big store (bench/store.py)."""
         terms = " ".join(f'"{t}"' for t in normalize(query).replace('"', " ").split())
         if not terms:
             return None
         return ("SELECT a.id AS id, h.rank AS rank FROM (SELECT rowid, rank FROM articles_fts WHERE articles_fts"
-                " MATCH ? ORDER BY rank LIMIT ?) h JOIN articles a ON a.rowid = h.rowid", [terms, depth])
+                " MATCH ? ORDER BY rowid DESC LIMIT ?) h JOIN articles a ON a.rowid = h.rowid", [terms, depth])
