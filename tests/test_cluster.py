@@ -154,3 +154,22 @@ def test_candidate_search_scores_a_bounded_number_of_events(count: int) -> None:
     finally:
         module.relatedness.score = original  # type: ignore[assignment]
     assert len(scored) <= module.MAX_CANDIDATES
+
+
+def test_without_dates_at_most_max_open_events_stay_open_and_the_closed_ones_get_stories(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Undated articles never pass an event window: the least lately joined events close past the cap, so a
+    # folder of undated files does not keep every event open (and every window re-reading all of them).
+    from storyline import cluster
+    from storyline.cluster import OnlineClusterer
+
+    monkeypatch.setattr(cluster, "MAX_OPEN_EVENTS", 3)
+    topics = ["harbour strike dockers", "vaccine approval regulator", "election recount ballots",
+              "wildfire evacuation village", "satellite launch orbit", "football transfer striker"]
+    clusterer = OnlineClusterer()
+    for n, words in enumerate(topics):
+        clusterer.add(Article(id=f"a{n}", title=words.title(), text=" ".join([words] * 6) + ".", lang="en"))
+        assert len(clusterer.events) <= 3
+    assert clusterer.story_of  # events closed by the cap went to their stories then
+    result = clusterer.finish()
+    assert len(result.event_of) == len(topics) and set(result.story_of) == set(result.event_of.values())

@@ -79,6 +79,11 @@ QUERY_WORDS = 12
 QUERY_KEYS = 12
 MAX_CANDIDATES = 8
 MAX_POSTING = 400
+# Events open at once at most: past it the least lately joined closes, as if its window had passed. Time
+# closes events in a dated stream long before (2,000 articles a day keep about 2,200 open, bench/clustering.py);
+# a stream without dates (a folder of undated files) would otherwise keep every event open, and each analysis
+# window would compare, resolve and finish all of them again.
+MAX_OPEN_EVENTS = 3000
 # Closed events a kept clusterer state remembers for late and undated articles of later runs (about a
 # week of events of a 2,000-article-a-day stream; each is a bounded profile).
 KEPT_CLOSED_EVENTS = 2000
@@ -404,8 +409,13 @@ class OnlineClusterer:
                 self.events[cold]._pooled = None
 
     def _expire(self, now: datetime | None) -> None:
-        """Close the events whose window has passed: out of the index, into a story, state dropped."""
-        if now is None or not self.expire:
+        """Close the events whose window has passed: out of the index, into a story, state dropped; and the
+        least lately joined, to leave room under MAX_OPEN_EVENTS (undated articles never pass a window)."""
+        if not self.expire:
+            return
+        while len(self._open) >= MAX_OPEN_EVENTS:
+            self._close(self.events[next(iter(self._open))])
+        if now is None:
             return
         for event_id in list(self._open):  # oldest last article first: stop at the first still open
             event = self.events[event_id]
@@ -631,9 +641,11 @@ def fresh_state() -> bytes:
     return clusterer.snapshot()
 
 
-def open_articles(state: bytes) -> list[str]:
-    """The articles of the events open in a snapshot: the window a new article is compared with."""
-    return sorted(pickle.loads(state)["event_of"])
+def open_articles(state: bytes, limit: int) -> list[str]:
+    """The articles of the events open in a snapshot, the `limit` placed last: the window a new article is
+    compared with."""
+    placed = list(pickle.loads(state)["event_of"])  # in the order they were placed
+    return sorted(placed[-limit:])
 
 
 @dataclass(slots=True)

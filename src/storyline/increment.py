@@ -41,6 +41,9 @@ MAX_ANALYSED_CHARS = 60_000
 # window and the open events' articles gave it when it read its batch's.
 LOWER_WORDS_ARTICLES = 300
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
+# Articles of the open events a new window is read with (the last placed): the originals its copies may
+# repeat, the names its names may join. Bounds each window's work where many events stay open.
+CONTEXT_ARTICLES = 1000
 
 
 def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
@@ -51,7 +54,7 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     `cluster.prepare` results an engine computed ahead; the others are prepared here."""
     say("duplicates")
     new = sorted(date_articles(new), key=lambda a: (a.published is None, a.published, a.id))
-    context = sorted(store.articles_by_id(open_articles(state)),
+    context = sorted(store.articles_by_id(open_articles(state, CONTEXT_ARTICLES)),
                      key=lambda a: (a.published is None, a.published or _EARLIEST, a.id))
     link_duplicates(new, context)
     say("entities")
