@@ -22,9 +22,9 @@ from storyline.normalize import tokens
 NEAR_DUPLICATE_JACCARD = 0.7
 SHINGLE_WORDS = 5
 PERMUTATIONS = 128
-# MinHash signatures remembered (see `_signature`): about 1 KB each.
+# Articles whose MinHash signature is remembered (see `_signature`): about 1 KB each.
 SIGNATURES = 8192
-_SIGNATURES: OrderedDict[tuple[str, str], MinHash] = OrderedDict()
+_SIGNATURES: OrderedDict[tuple[str, int, int], tuple[str, MinHash | None]] = OrderedDict()
 
 
 def link_duplicates(articles: Sequence[Article], earlier: Sequence[Article] = ()) -> None:
@@ -36,28 +36,29 @@ def link_duplicates(articles: Sequence[Article], earlier: Sequence[Article] = ()
     lsh = MinHashLSH(threshold=NEAR_DUPLICATE_JACCARD, num_perm=PERMUTATIONS)
     fresh = {article.id for article in articles}
     for article in [*earlier, *articles]:
-        words = tokens(article.text) or tokens(article.title)
-        digest = hashlib.sha1(" ".join(words).encode()).hexdigest()
+        digest, signature = _signature(article)
         original = by_digest.get(digest) if article.id in fresh else article.duplicate_of
-        signature = _signature(article.id, digest, words)
-        if original is None and article.id in fresh and len(words) >= SHINGLE_WORDS:
+        if original is None and article.id in fresh and signature is not None:
             matches = lsh.query(signature)
             original = min(matches, key=order.__getitem__) if matches else None
         if article.id in fresh:
             article.duplicate_of = original
         if original is None and digest not in by_digest:
             by_digest[digest] = article.id
-            if len(words) >= SHINGLE_WORDS:
+            if signature is not None:
                 lsh.insert(article.id, signature)
 
 
-def _signature(article_id: str, digest: str, words: list[str]) -> MinHash:
-    """The MinHash of an article's words (whose hash is `digest`), remembered for the SIGNATURES articles last
-    asked: the open events' articles are compared again with every new window."""
-    key = (article_id, digest)
+def _signature(article: Article) -> tuple[str, MinHash | None]:
+    """The hash of an article's words and their MinHash (None under SHINGLE_WORDS words), remembered for the
+    SIGNATURES articles last asked (by id and text): the open events' articles are compared again with every
+    new window."""
+    key = (article.id, hash(article.title), hash(article.text))
     found = _SIGNATURES.get(key)
     if found is None:
-        found = _SIGNATURES[key] = _minhash(words)
+        words = tokens(article.text) or tokens(article.title)
+        digest = hashlib.sha1(" ".join(words).encode()).hexdigest()
+        found = _SIGNATURES[key] = (digest, _minhash(words) if len(words) >= SHINGLE_WORDS else None)
         if len(_SIGNATURES) > SIGNATURES:
             _SIGNATURES.popitem(last=False)
     else:
