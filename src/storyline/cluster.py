@@ -24,8 +24,9 @@ import pickle
 import sys
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from storyline import relatedness
 from storyline.model import Article, Mention
@@ -161,6 +162,20 @@ class Group:
             self.last = max(self.last or when, when)
         self._pooled = None
 
+    def __getstate__(self) -> tuple[object, ...]:
+        # Counters pickle through Counter.__init__ and update, in Python: a state of thousands of groups spent
+        # most of its loading time there (bench/throughput.py). Plain dicts load in C.
+        return tuple(dict(value) if isinstance(value, Counter) else value
+                     for value in (getattr(self, name) for name in _GROUP_FIELDS))
+
+    def __setstate__(self, state: tuple[object, ...]) -> None:
+        for name, value in zip(_GROUP_FIELDS, state, strict=True):
+            if name in _GROUP_COUNTERS:
+                counter: Counter[Any] = Counter()
+                dict.update(counter, value)  # type: ignore[call-overload]
+                value = counter
+            object.__setattr__(self, name, value)
+
     def within(self, when: datetime | None, days: int) -> bool:
         if when is None or self.first is None or self.last is None:
             return True
@@ -182,6 +197,10 @@ class Group:
         if lang in self.langs and lang != pooled.lang:
             pooled = Profile(**{**{f: getattr(pooled, f) for f in Profile.__slots__}, "lang": lang})
         return pooled
+
+
+_GROUP_FIELDS = tuple(f.name for f in fields(Group))
+_GROUP_COUNTERS = frozenset(f.name for f in fields(Group) if f.type.startswith("Counter"))
 
 
 def _trim(counter: Counter[str], limit: int) -> None:
@@ -486,13 +505,17 @@ class OnlineClusterer:
                  "event_of": {a: e for a, e in self.event_of.items() if e in open_events},
                  "story_of": {}, "related": {e: list(a) for e, a in self.related.items() if e in open_events},
                  "stories": {**self.stories.__dict__, "scorer": None}}
-        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+        # The open events' article ids, in placement order, ride outside the pickled state: a window reads
+        # them (`open_articles`) without loading the state.
+        placed = list(state["event_of"])
+        return pickle.dumps((placed, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)),
+                            protocol=pickle.HIGHEST_PROTOCOL)
 
     @classmethod
     def restore(cls, data: bytes, scorer: Relatedness | None = None) -> OnlineClusterer:
         """A clusterer from `snapshot()`. The state is storyline's own, read from its own store (pickle runs
         code from what it loads: never restore a snapshot from elsewhere)."""
-        state = pickle.loads(data)
+        state = pickle.loads(pickle.loads(data)[1])
         clusterer = cls.__new__(cls)
         stories = StoryGrouper.__new__(StoryGrouper)
         stories.__dict__.update(state.pop("stories"))
@@ -559,7 +582,14 @@ class StoryGrouper:
             return
         for story_id in list(self._open):  # oldest last event first
             story = self.stories[story_id]
-            if story.last is None or (now - story.last).days <= STORY_WINDOW_DAYS:
+            if story.last is None:
+                # Undated so far: it takes the stream's time now, as undated events do; left first in the
+                # order, it would keep every later story open (and in the state) for good.
+                story.first = story.last = now
+                self._open.pop(story_id)
+                self._open[story_id] = None
+                continue
+            if (now - story.last).days <= STORY_WINDOW_DAYS:
                 break
             _unindex(self.index, story)
             del self._open[story_id]
@@ -644,7 +674,7 @@ def fresh_state() -> bytes:
 def open_articles(state: bytes, limit: int) -> list[str]:
     """The articles of the events open in a snapshot, the `limit` placed last: the window a new article is
     compared with."""
-    placed = list(pickle.loads(state)["event_of"])  # in the order they were placed
+    placed: list[str] = pickle.loads(state)[0]  # in the order they were placed (see `snapshot`)
     return sorted(placed[-limit:])
 
 
