@@ -49,6 +49,8 @@ def test_a_wrong_type_in_a_required_field_rejects_the_record_naming_the_field(
     ("url", "javascript:alert(1)", "field 'url' is not an http(s) URL ('javascript:alert(1)'); dropped"),
     ("published", 12345, "field 'published' is not a date (12345); dropped"),
     ("published", "yesterday", "field 'published' is not a date ('yesterday'); dropped"),
+    ("published", "1970-01-01", "field 'published' is the Unix epoch ('1970-01-01'), a missing date written as"
+                                " zero; dropped"),
 ])
 def test_a_wrong_optional_field_is_dropped_with_a_warning_and_the_article_kept(
         tmp_path: Path, field: str, value: object, warning: str) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -23,6 +23,9 @@ from storyline.model import RawDocument, Rejected
 MAX_ID_CHARS = 200
 MAX_NAME_CHARS = 200
 MAX_URL_CHARS = 2048
+# A date on this day is a missing date written as zero (a Unix timestamp of 0): scrapers emit it, and
+# analysis would read the article as published half a century before the rest of the stream.
+UNIX_EPOCH = date(1970, 1, 1)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 Line = tuple[int, str]
@@ -186,10 +189,15 @@ def _published(name: str, value: object, warnings: list[str]) -> datetime | None
     if value is None or value == "":
         return None
     try:
-        return parse_date(value)
+        when = parse_date(value)
     except ValueError:
         warnings.append(f"field {name!r} is not a date ({_short(value)}); dropped")
         return None
+    if when.date() == UNIX_EPOCH:
+        warnings.append(f"field {name!r} is the Unix epoch ({_short(value)}), a missing date written as zero;"
+                        " dropped")
+        return None
+    return when
 
 
 def _language(value: object, warnings: list[str]) -> str | None:
