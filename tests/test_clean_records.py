@@ -249,3 +249,14 @@ def test_a_made_title_is_no_dateline_or_byline_but_the_first_real_sentence() -> 
     assert made_title(f"Лондон.\n\n{body}") == body
     assert made_title(f"Автор: Иван Петров\n\n{body}") == body
     assert made_title("Ceasefire holds.") == "Ceasefire holds."  # nothing longer: the short sentence it is
+
+
+@pytest.mark.parametrize("line", [
+    "время публикации: 02 ноября 2018 г., 12:22 | последнее обновление: 02 ноября 2018 г.",
+    "2 часа ago 06.01.2021", "Публикувана: 5 ноември, 2020 12:53."])
+def test_a_timestamp_line_is_no_title_and_no_summary_lead(line: str) -> None:
+    # Seen as story and event titles on BSNLP articles: a page's publication stamp, in any language.
+    from storyline.extraction import is_junk_line, usable_headline
+
+    assert is_junk_line(line) and not usable_headline(line)
+    assert not is_junk_line("Biden wins the 2020 election after four days of counting")

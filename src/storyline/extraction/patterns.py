@@ -154,7 +154,25 @@ def is_notice(line: str) -> bool:
     return bool(_patterns().notices.search(line)) or is_code(line)
 
 
+# Words a timestamp line has at most ("время публикации: 02 ноября 2018 г., 12:22 | последнее обновление: 02
+# ноября 2018 г., 12:22" has 16): past it a line with a date in it is prose.
+TIMESTAMP_WORDS = 16
+_CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
+_YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+_NUMERIC_DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b")
+
+
 def is_junk_line(line: str) -> bool:
     """True for a line no reader wants as a headline or a summary: one of the boilerplate table's junk
-    patterns (share and subscribe lines, photo credits), a notice or code, or no letter at all (a date)."""
-    return not _LETTER.search(line) or bool(_patterns().junk.search(line)) or is_notice(line)
+    patterns (share and subscribe lines, photo credits), a notice or code, a timestamp line, or no letter at
+    all (a date)."""
+    return not _LETTER.search(line) or bool(_patterns().junk.search(line)) or is_notice(line) or (
+        is_timestamp(line))
+
+
+def is_timestamp(line: str) -> bool:
+    """A short line that dates a page in any language: a clock time with a year, or a numeric date, in at
+    most TIMESTAMP_WORDS words ("Публикувана: 5 ноември, 2020 12:53", "2 часа ago 06.01.2021")."""
+    if len(line.split()) > TIMESTAMP_WORDS:
+        return False
+    return bool(_NUMERIC_DATE.search(line) or (_CLOCK.search(line) and _YEAR.search(line)))
