@@ -23,7 +23,7 @@ import math
 import pickle
 import sys
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -436,17 +436,7 @@ class OnlineClusterer:
             self._close(self.events[next(iter(self._open))])
         if now is None:
             return
-        for event_id in list(self._open):  # oldest last article first: stop at the first still open
-            event = self.events[event_id]
-            if event.last is None:
-                # Undated so far (opened before the stream had a time): it takes the stream's time now, and
-                # its place in the order; left where it was, it would hold every later event open for good.
-                event.first = event.last = now
-                self._open.pop(event_id)
-                self._open[event_id] = None
-                continue
-            if (now - event.last).days <= EVENT_WINDOW_DAYS:
-                break
+        for event in _passed(self.events, self._open, now, EVENT_WINDOW_DAYS):
             self._close(event)
 
     def _close(self, event: Group) -> None:
@@ -580,20 +570,26 @@ class StoryGrouper:
     def _expire(self, now: datetime | None) -> None:
         if now is None:
             return
-        for story_id in list(self._open):  # oldest last event first
-            story = self.stories[story_id]
-            if story.last is None:
-                # Undated so far: it takes the stream's time now, as undated events do; left first in the
-                # order, it would keep every later story open (and in the state) for good.
-                story.first = story.last = now
-                self._open.pop(story_id)
-                self._open[story_id] = None
-                continue
-            if (now - story.last).days <= STORY_WINDOW_DAYS:
-                break
+        for story in _passed(self.stories, self._open, now, STORY_WINDOW_DAYS):
             _unindex(self.index, story)
-            del self._open[story_id]
-            del self.stories[story_id]
+            del self._open[story.id]
+            del self.stories[story.id]
+
+
+def _passed(groups: Mapping[str, Group], order: dict[str, None], now: datetime, days: int) -> Iterator[Group]:
+    """The open groups, least lately joined first (`order`), whose window of `days` has passed by `now`, for
+    the caller to close as they come. An undated one (opened before the stream had a time) takes `now` and
+    the end of the order: left first, it would hold every later group open, and in the state, for good."""
+    for group_id in list(order):
+        group = groups[group_id]
+        if group.last is None:
+            group.first = group.last = now
+            order.pop(group_id)
+            order[group_id] = None
+            continue
+        if (now - group.last).days <= days:
+            return
+        yield group
 
 
 def _unindex(index: dict[str, set[str]], group: Group) -> None:
