@@ -125,16 +125,14 @@ def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple
 
 
 def _lower_words(new: list[Article], store: Store) -> dict[str, frozenset[str]]:
-    """Each new article's lower-case words for spotting: its own and those of the LOWER_WORDS_ARTICLES
-    articles before it in publication order, read from the store, so that they do not depend on which
+    """Each new article's (`new` in publication order) lower-case words for spotting: its own and those of
+    the LOWER_WORDS_ARTICLES articles before it, read from the store, so that they do not depend on which
     articles share its batch."""
-    ordered = sorted(new, key=lambda a: (a.published is None, a.published or _EARLIEST, a.id))
-    if not ordered:
+    if not new:
         return {}
-    first = ordered[0]
     before = [f"{title}\n\n{text}" for title, text in store.preceding_texts(
-        _iso(first.published), first.id, LOWER_WORDS_ARTICLES, MAX_ANALYSED_CHARS)]
-    return lower_words_in_order([(a.id, f"{a.title}\n\n{a.text}") for a in ordered], before, LOWER_WORDS_ARTICLES)
+        _iso(new[0].published), new[0].id, LOWER_WORDS_ARTICLES, MAX_ANALYSED_CHARS)]
+    return lower_words_in_order([(a.id, f"{a.title}\n\n{a.text}") for a in new], before, LOWER_WORDS_ARTICLES)
 
 
 def _registered(found: list[Entity], mentions: list[Mention], store: Store,
