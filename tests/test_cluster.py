@@ -10,7 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from storyline.cluster import EVENT_WINDOW_DAYS, Clustering, OnlineClusterer, cluster_all
+from storyline import cluster, relatedness
+from storyline.cluster import (
+    COUNTRY_STORY_EVENTS,
+    EVENT_WINDOW_DAYS,
+    STORY_WINDOW_DAYS,
+    Clustering,
+    Group,
+    OnlineClusterer,
+    StoryGrouper,
+    cluster_all,
+)
 from storyline.dedup import link_duplicates
 from storyline.model import Article
 from storyline.pipeline import ingest
@@ -173,3 +183,45 @@ def test_without_dates_at_most_max_open_events_stay_open_and_the_closed_ones_get
     assert clusterer.story_of  # events closed by the cap went to their stories then
     result = clusterer.finish()
     assert len(result.event_of) == len(topics) and set(result.story_of) == set(result.event_of.values())
+
+
+def _event(event_id: str, texts: list[str], day: int) -> Group:
+    """A closed event of the given articles (headline on the first line), all on `day`."""
+    event = Group(event_id)
+    for number, text in enumerate(texts):
+        event.add(f"{event_id}-{number}", relatedness.profile(text, "en"), datetime(2026, 1, 1) + timedelta(days=day))
+    return event
+
+
+STRIKE = ("Dock workers in {place} strike over pay\nThousands of dock workers in {place} walked out on Monday over "
+          "pay, union leaders said, as ships waited at anchor and the strike in {place} entered its {n} day.")
+
+
+def test_a_story_that_has_lasted_stays_open_through_a_quiet_spell_a_new_one_does_not() -> None:
+    stories = StoryGrouper(relatedness.shipped())
+    lasting = [stories.add(_event(f"ev-a{day}", [STRIKE.format(place="Gdansk", n=day)], day))
+               for day in range(0, 121, 10)]
+    assert len(set(lasting)) == 1
+    assert stories.stories[lasting[0]].story_window() == 60  # half its 120 days
+    assert stories.add(_event("ev-a170", [STRIKE.format(place="Gdansk", n=170)], 170)) == lasting[0]
+    fresh = StoryGrouper(relatedness.shipped())
+    once = fresh.add(_event("ev-b0", [STRIKE.format(place="Gdansk", n=1)], 0))
+    assert fresh.stories[once].story_window() == STORY_WINDOW_DAYS
+    assert fresh.add(_event("ev-b50", [STRIKE.format(place="Gdansk", n=50)], 50)) != once
+
+
+def test_a_story_about_one_country_does_not_take_an_event_about_another(monkeypatch: pytest.MonkeyPatch) -> None:
+    def grouped() -> tuple[str, str, str]:
+        stories = StoryGrouper(relatedness.shipped())
+        egypt = {stories.add(_event(f"ev-e{day}", [STRIKE.format(place="Egypt", n=day)] * 2, day))
+                 for day in range(COUNTRY_STORY_EVENTS)}
+        assert len(egypt) == 1
+        both = stories.add(_event("ev-ey", [STRIKE.format(place="Egypt and Yemen", n=2)] * 2, COUNTRY_STORY_EVENTS))
+        yemen = stories.add(_event("ev-y", [STRIKE.format(place="Yemen", n=1)] * 2, COUNTRY_STORY_EVENTS))
+        return egypt.pop(), yemen, both
+
+    egypt, yemen, both = grouped()
+    assert yemen != egypt and both == egypt
+    monkeypatch.setattr(cluster, "COUNTRY_SHARE", 2.0)  # no country is ever a story's: the model alone joins them
+    egypt, yemen, _ = grouped()
+    assert yemen == egypt

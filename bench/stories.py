@@ -1,0 +1,97 @@
+"""Stories against the topics of real sets: each set digested by the pipeline as a user would (ingest, then
+analyse, default settings: the encoder where it installs), the found stories scored against the set's topics
+by BCubed F1, with the largest story and what it mixes.
+
+    python bench/stories.py [--sets dev timelines timelines-txt unannotated] [--limit N] [--keep DIR]
+
+- dev: BSNLP dev (3,183 articles, six topics in six Slavic languages), as JSONL records;
+- timelines / timelines-txt: the timelines docs (1,671 es/fr/it articles on four Arab Spring crises over
+  years), as JSONL records with their dates, and as one `.txt` file per article (no date but what the text
+  says: as a folder of scraped files arrives);
+- unannotated: BSNLP unannotated (1,452 articles, covid-19 and the 2020 US election), as JSONL records.
+A topic is the true story. Not a unit test: about 25 minutes for all four on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from common import bcubed, read_jsonl, table
+
+from storyline import pipeline
+from storyline.store import SQLiteStore
+
+SETS = {"dev": "bsnlp/dev.jsonl.gz", "timelines": "timelines/docs.jsonl.gz",
+        "timelines-txt": "timelines/docs.jsonl.gz", "unannotated": "bsnlp/unannotated.jsonl.gz"}
+
+
+def records(name: str, limit: int) -> list[dict[str, Any]]:
+    """A set's documents as storyline records, each id naming its topic first (`topic-lang-doc`)."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in read_jsonl(SETS[name]):
+        key = f"{row['topic'].replace('-', '_')}-{row['lang']}-{row['doc_id']}".replace("/", "_")
+        found.setdefault(key, {"id": key, "title": row.get("title") or "", "text": row["text"], "lang": row["lang"],
+                               "published": row.get("date") or ""})
+    return list(found.values())[:limit]
+
+
+def written(name: str, rows: list[dict[str, Any]], folder: Path) -> tuple[list[Path], dict[str, str]]:
+    """The rows as the input files of a run, and each input's topic by the source name ingest records."""
+    if name.endswith("-txt"):
+        folder.mkdir(parents=True)
+        paths = []
+        for row in rows:
+            path = folder / f"{row['id']}.txt"
+            path.write_text(f"{row['title']}\n\n{row['text']}" if row["title"] else row["text"], encoding="utf-8")
+            paths.append(path)
+        return paths, {str(p): p.stem.split("-")[0] for p in paths}
+    path = folder.with_suffix(".jsonl")
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return [path], {r["id"]: r["id"].split("-")[0] for r in rows}
+
+
+def scored(name: str, limit: int, folder: Path) -> list[object]:
+    rows = records(name, limit)
+    paths, topic_of = written(name, rows, folder / name)
+    store = SQLiteStore(folder / f"{name}.db")
+    began = time.perf_counter()
+    pipeline.ingest(paths, store)
+    pipeline.analyse(store, load=False)
+    seconds = time.perf_counter() - began
+    digest = store.load()
+    store.close()
+    topic = {a.id: topic_of.get(a.id) or topic_of[a.source] for a in digest.articles}
+    story = {a: event.story for event in digest.events for a in event.articles}
+    truth = {a: topic[a] for a in story}
+    sizes = Counter(story.values())
+    largest, size = sizes.most_common(1)[0]
+    mix = Counter(truth[a] for a, s in story.items() if s == largest).most_common(3)
+    everything = {a: "one" for a in story}
+    return [name, len(story), len(set(truth.values())), len(sizes), len(digest.events),
+            f"{bcubed(truth, story):.3f}", f"{bcubed(truth, everything):.3f}",
+            f"{size}: " + ", ".join(f"{t} {n}" for t, n in mix), f"{seconds:.0f}"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
+    parser.add_argument("--limit", type=int, default=100_000)
+    parser.add_argument("--keep", type=Path, help="a folder for the stores (kept), instead of a temporary one")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="storyline-stories-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [scored(name, args.limit, folder) for name in args.sets]
+    print(table("Stories against the topics, full pipeline (ingest + analyse)",
+                ["set", "articles", "topics", "stories", "events", "story BCubed F1", "all in one story",
+                 "largest story: topics", "seconds"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
