@@ -260,3 +260,28 @@ def test_a_timestamp_line_is_no_title_and_no_summary_lead(line: str) -> None:
 
     assert is_junk_line(line) and not usable_headline(line)
     assert not is_junk_line("Biden wins the 2020 election after four days of counting")
+
+
+@pytest.mark.parametrize(("given", "site", "expected"), [
+    ("Начало / Свят / Америка / Сенатът одобри новия бюджет след дълги преговори", "",
+     "Сенатът одобри новия бюджет след дълги преговори"),  # a breadcrumb trail
+    ("Пристанището спира работа заради стачкаРаботниците искат по-високи заплати …", "",
+     "Пристанището спира работа заради стачка"),  # the lead run into the headline, no space
+    ("Harbour fees rise for ferries and PlayStation shipments", "", None),  # a name written so stays whole
+    ("Форум Портовик", "portovik.example", ""),  # the site's name: a title made from the text
+])
+def test_a_given_title_loses_its_breadcrumbs_and_glued_lead_and_is_never_the_site_name(
+        given: str, site: str, expected: str | None) -> None:
+    [article] = list(extract_batch([_record(1, title=given, site=site or None)]))
+    assert isinstance(article, Article)
+    if expected == "":
+        assert article.title != given and article.title.split()[0] == BODIES[1][1][0].split()[0]
+    else:
+        assert article.title == (given if expected is None else expected)
+
+
+def test_a_short_line_with_a_clock_time_is_no_title() -> None:
+    from storyline.extraction import is_junk_line
+
+    assert is_junk_line("Смотреть видео 01:56") and is_junk_line("Updated 14:05")
+    assert not is_junk_line("Polls close at 20:00 across the country as counting begins")

@@ -42,6 +42,7 @@ from storyline.extraction.text import (
     assemble,
     clean_text,
     clean_with_model,
+    headline,
     is_paragraph,
     made_title,
     usable_headline,
@@ -162,13 +163,16 @@ def without_recurring(article: Article, boilerplate: frozenset[str]) -> Article:
 def extract_document(doc: RawDocument, boilerplate: frozenset[str] = frozenset()) -> Article:
     """Extract a raw document, keeping the metadata its record or feed item already carried. A title the
     input gave is kept unless it is no headline (junk, code, a line recurring across the source)."""
+    site = source_key(doc)
+    given = headline(doc.title, site, doc.lang) if doc.title else ""
     if doc.kind == "record":
-        body = clean_text(doc.content, boilerplate, title=doc.title)
+        body = clean_text(doc.content, boilerplate, title=given)
         title = body.title
     else:
         body = _extract(doc.content, doc.kind, doc.url, boilerplate)
-        title = doc.title if doc.title and usable_headline(doc.title, boilerplate) else body.title
-    if title and not usable_headline(title, boilerplate):
+        title = given if given and usable_headline(given, boilerplate) else body.title
+    title = headline(title, site, doc.lang or body.lang)
+    if not title or not usable_headline(title, boilerplate):
         title = made_title(body.text)
     title, text = cap_title(title, body.text)
     if not text.strip() and not title:

@@ -157,6 +157,7 @@ def is_notice(line: str) -> bool:
 # Words a timestamp line has at most ("время публикации: 02 ноября 2018 г., 12:22 | последнее обновление: 02
 # ноября 2018 г., 12:22" has 16): past it a line with a date in it is prose.
 TIMESTAMP_WORDS = 16
+CLOCK_LINE_WORDS = 3
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMERIC_DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b")
@@ -172,7 +173,10 @@ def is_junk_line(line: str) -> bool:
 
 def is_timestamp(line: str) -> bool:
     """A short line that dates a page in any language: a clock time with a year, or a numeric date, in at
-    most TIMESTAMP_WORDS words ("Публикувана: 5 ноември, 2020 12:53", "2 часа ago 06.01.2021")."""
-    if len(line.split()) > TIMESTAMP_WORDS:
+    most TIMESTAMP_WORDS words ("Публикувана: 5 ноември, 2020 12:53", "2 часа ago 06.01.2021"), or a clock
+    time or duration in at most CLOCK_LINE_WORDS ("Смотреть видео 01:56", "Updated 14:05")."""
+    words = len(line.split())
+    if words > TIMESTAMP_WORDS:
         return False
-    return bool(_NUMERIC_DATE.search(line) or (_CLOCK.search(line) and _YEAR.search(line)))
+    clock = _CLOCK.search(line)
+    return bool(_NUMERIC_DATE.search(line) or (clock and (_YEAR.search(line) or words <= CLOCK_LINE_WORDS)))

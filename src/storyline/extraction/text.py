@@ -19,6 +19,8 @@ import re
 from collections.abc import Container
 from datetime import UTC, datetime
 
+from anyascii import anyascii
+
 from storyline.extraction.linemodel import LineModel, _line_model
 from storyline.extraction.patterns import (
     _WORD,
@@ -51,6 +53,9 @@ PROSE_HEADLINE_WORDS = 15
 # than MIN_MADE_TITLE_WORDS is a dateline or a caption ("London.", "Photo: AP"), no headline.
 MADE_TITLE_WORDS = 14
 MIN_MADE_TITLE_WORDS = 3
+# A word at least this frequent (wordfreq's Zipf scale: 1 is once per 100 million words) is a word, not two
+# glued together.
+KNOWN_WORD_ZIPF = 1.5
 
 # "GENEVA (Reuters) - ", "MOSCOW, March 2 (TASS): ", "PARIS — ": an upper-case place, an optional
 # date and agency in brackets, then a dash or colon. Written by hand: no library parses datelines.
@@ -59,6 +64,11 @@ _DATELINE = re.compile(
     r"(?:\((?P<agency>[^)]{1,30})\))?\s*(?:[-–—:]|\|)\s+"
 )
 _FULL_STOP = re.compile(r"[.。]$")
+# "Home / Світ / Америка / Headline", "Начало › Свят › Headline": a trail of two or more short crumbs.
+_BREADCRUMB = re.compile(r"^(?:[^\s/›»>]+(?:\s[^\s/›»>]+){0,2}\s[/›»>]\s){2,}")
+# A title this short that names the site is the site's name ("Научный форум dxdy" on dxdy.ru), no headline.
+SITE_NAME_WORDS = 4
+_NOT_NAMES = frozenset({"www", "com", "org", "net", "gov", "edu", "co"})
 _SITE_SUFFIX = re.compile(r"\s[|–—-]\s[^|–—-]{1,40}$")
 
 
@@ -106,6 +116,53 @@ def usable_headline(line: str, boilerplate: Container[str] = frozenset()) -> boo
     """True when `line` can be a headline: not junk or code, not a line recurring across the source's
     articles, not a byline."""
     return not (is_junk_line(line) or normalize(line) in boilerplate or is_byline(line))
+
+
+def headline(title: str, site: str = "", lang: str | None = None) -> str:
+    """A given title as a headline: without a breadcrumb trail before it, cut where its lead was run into it
+    with no space ("...носене на маскиОрганизацията остава..."), and empty when it is the site's name. Written
+    by hand: scrapers and feeds glue these, and no library takes them apart."""
+    title = " ".join(title.split())
+    crumbs = _BREADCRUMB.match(title)
+    if crumbs and len(title[crumbs.end():].split()) >= MIN_MADE_TITLE_WORDS:
+        title = title[crumbs.end():]
+    glued = _glued_at(title, lang)
+    if glued is not None:
+        title = title[:glued]
+    words = normalize(title).split()
+    if len(words) > SITE_NAME_WORDS:
+        return title
+    labels = {label for label in site.lower().split(".")[:-1] if len(label) >= 3 and label not in _NOT_NAMES}
+    romanised = {anyascii(word).lower() for word in words}  # "Форум Портовик" names portovik.example
+    return "" if labels & (set(words) | romanised) else title
+
+
+def _glued_at(title: str, lang: str | None) -> int | None:
+    """Where a headline's lead begins when it was run into it: a word with a capital after three lower-case
+    letters and before another, with MIN_MADE_TITLE_WORDS words before it, unless the word is one (a name
+    written that way: PlayStation, AstraZeneca, WhatsApp)."""
+    for match in re.finditer(r"\w+", title):
+        word = match.group()
+        for i in range(3, len(word) - 1):
+            if word[i].isupper() and word[i - 3:i].isalpha() and word[i - 3:i].islower() \
+                    and word[i + 1].isalpha() and word[i + 1].islower():
+                cut = match.start() + i
+                if len(title[:cut].split()) >= MIN_MADE_TITLE_WORDS and not _known_word(word.lower(), lang):
+                    return cut
+                break
+    return None
+
+
+def _known_word(word: str, lang: str | None) -> bool:
+    from wordfreq import zipf_frequency
+
+    for language in {lang or "en", "en"}:
+        try:
+            if zipf_frequency(word, language) >= KNOWN_WORD_ZIPF:
+                return True
+        except LookupError:  # a language wordfreq does not have
+            continue
+    return False
 
 
 def is_byline(line: str) -> bool:
