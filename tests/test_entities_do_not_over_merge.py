@@ -113,3 +113,14 @@ def test_one_person_across_spellings_scripts_and_bare_surnames() -> None:
         assert found[surface] == {bashar}, surface
     assert _one(found, "Hafez al-Assad") != bashar  # the father has a name of his own
     assert bashar not in found["Saad Hariri"]
+
+
+def test_an_entity_is_named_by_its_common_full_name_not_a_rare_longer_form() -> None:
+    # A heading ran a common word into the name once ("Biografija Donalda Trumpa"); the text says
+    # "Donald Trump" eight times. The export, the quotes' speakers and the entity page show the name.
+    articles = [Article(id=f"hr-{i}", title="Biografija Donalda Trumpa" if i == 0 else f"Izbori, dan {i}",
+                        text="Američki predsjednik Donald Trump rekao je u utorak da neće priznati poraz. "
+                             "Donald Trump je to napisao na Twitteru.", lang="hr") for i in range(4)]
+    entities, _ = resolve(articles)
+    [trump] = [e for e in entities if "Donald Trump" in e.variants]
+    assert trump.name == "Donald Trump" and "Biografija Donalda Trumpa" in trump.variants

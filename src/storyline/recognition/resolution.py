@@ -642,11 +642,7 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
             types[span.key][span.type] += 1
     found: dict[str, Entity] = {}
     for key, counts in surfaces.items():
-        if key.startswith("g:"):
-            name = key[2:]
-        else:
-            name = max(counts, key=lambda s: (s.isascii(), len([w for w in s.split() if w.casefold() not in
-                                                                 _ARTICLE_TOKENS]), counts[s], -len(s), s))
+        name = key[2:] if key.startswith("g:") else max(counts, key=lambda s: _name_rank(s, counts[s]))
         kind = types[key].most_common(1)[0][0]
         if kind == "MISC" and types[key]["PER"]:
             kind = "PER"
@@ -667,6 +663,14 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
         for doc in docs for s in sorted(doc.spans, key=lambda s: s.start)
     ]
     return sorted(merged.values(), key=lambda e: e.id), mentions
+
+
+def _name_rank(surface: str, count: int) -> tuple[bool, bool, int, int, int, str]:
+    """How well a spelling names its entity: Latin script first (readers of the export), then a full name
+    over a single word, then the commonest: a rare longer form is a common word run into the name
+    ("Biografija Donalda Trumpa" in one heading, beside a hundred "Donald Trump")."""
+    words = len([w for w in surface.split() if w.casefold() not in _ARTICLE_TOKENS])
+    return surface.isascii(), words > 1, count, words, -len(surface), surface
 
 
 def _document(article: Article) -> str:
