@@ -236,3 +236,28 @@ def test_each_article_is_embedded_once_and_again_only_when_its_text_changes(
     pipeline.digest([changed], store)
     assert embedded == [DAYS[days[0]][0]]  # the changed article alone is embedded again
     store.close()
+
+
+def test_open_events_are_grouped_into_stories_once_per_run_and_end_as_one_window_per_run_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pipeline, "ANALYSIS_WINDOW", 2)
+    monkeypatch.setattr(pipeline, "ENGINE_BLOCK", 2)
+    finished = []
+    finish = cluster.OnlineClusterer.finish
+    monkeypatch.setattr(cluster.OnlineClusterer, "finish", lambda self: finished.append(1) or finish(self))
+    days = sorted(DAYS)
+    one_run = SQLiteStore(tmp_path / "one.db")
+    pipeline.ingest([_batch(tmp_path / "all", days)], one_run)
+    pipeline.analyse(one_run, load=False)
+    assert len(finished) == 1  # three windows, one grouping of the open events
+    per_window = SQLiteStore(tmp_path / "each.db")
+    for start in range(0, len(days), 2):
+        pipeline.ingest([_batch(tmp_path / f"b{start}", days[start:start + 2])], per_window)
+        pipeline.analyse(per_window, load=False)
+    assert len(finished) == 1 + 3
+
+    def stories(store: SQLiteStore) -> set[frozenset[str]]:
+        found = store.load()
+        return {frozenset(a for e in found.events if e.story == s.id for a in e.articles) for s in found.stories}
+
+    assert stories(one_run) == stories(per_window) and len(stories(one_run)) == 3

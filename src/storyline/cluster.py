@@ -575,7 +575,7 @@ class StoryGrouper:
             if probability >= best_score:
                 best, best_score = story, probability
         if best is None:
-            best = Group("st-" + event.id.removeprefix("ev-"))
+            best = Group(provisional_story(event.id))
             self.stories[best.id] = best
         best.add(event.id, item, event.first)
         if event.last is not None:
@@ -718,22 +718,26 @@ def open_articles(state: bytes, limit: int) -> list[str]:
 class Continued:
     """What `cluster_more` did: the clustering of every article of the events open at the start or since (the
     events whose rows may change), the state to continue from next time, the events it closed or joined
-    again with their stories (for the store's archive), and the dense vectors it computed, by (article, part)."""
+    again with their stories (for the store's archive), the dense vectors it computed, by (article, part), and
+    the events still open (whose stories are provisional)."""
 
     clustering: Clustering
     state: bytes
     archived: list[tuple[Group, str]]
     vectors: dict[tuple[str, str], list[float]]
+    open: list[str]
 
 
 def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[Mention],
                  scorer: Relatedness | None = None, archive: Archive | None = None,
                  vectors: Mapping[tuple[str, str], list[float]] | None = None,
-                 prepared: Mapping[str, Prepared] | None = None) -> Continued:
+                 prepared: Mapping[str, Prepared] | None = None, provisional: bool = True) -> Continued:
     """Continue a stream: place `articles` (the new ones) after the snapshot `state`, in date order, an
     undated one at the stream's time; a late article also looks for the closed events of its time in
     `archive`; `vectors` are dense vectors computed before (a rebuild embeds nothing again); `prepared` holds
-    articles' `prepare` results computed ahead (by an engine), the others are prepared here."""
+    articles' `prepare` results computed ahead (by an engine), the others are prepared here. With
+    `provisional`, open events get the stories they would close into now; else each gets a story id of its
+    own (`provisional_story`), for the caller to keep the one it showed before."""
     keys = entity_keys(mentions)
     people = anchor_keys(mentions, articles)
     clusterer = OnlineClusterer.restore(state, scorer)
@@ -750,13 +754,24 @@ def cluster_more(state: bytes, articles: Sequence[Article], mentions: Sequence[M
     for event_id in clusterer.reopened:  # closed before, joined by late articles now: rewritten too
         closed[event_id] = clusterer.closed_story[event_id]
         clusterer.event_of.update(dict.fromkeys(clusterer.closed[event_id].members, event_id))
-    result = OnlineClusterer.restore(after, scorer).finish()  # open events get provisional stories
+    if provisional:  # open events get provisional stories (on a copy: the state goes on from `after`)
+        result = OnlineClusterer.restore(after, scorer).finish()
+    else:
+        result = Clustering({a: e for a, e in clusterer.event_of.items() if e in clusterer.events},
+                            {e: provisional_story(e) for e in clusterer.events},
+                            {e: sorted(set(ids)) for e, ids in clusterer.related.items() if e in clusterer.events})
     event_of = {**{a: e for a, e in clusterer.event_of.items() if e in closed}, **result.event_of}
     related = {e: sorted(set(ids)) for e, ids in clusterer.related.items() if e in closed}
     archived = {e.id: e for e in clusterer.closed_now}
     archived.update({e: clusterer.closed[e] for e in clusterer.reopened})
     return Continued(Clustering(event_of, {**closed, **result.story_of}, {**related, **result.related}), after,
-                     [(event, closed[event.id]) for event in archived.values()], clusterer.vectors_now)
+                     [(event, closed[event.id]) for event in archived.values()], clusterer.vectors_now,
+                     sorted(clusterer.events))
+
+
+def provisional_story(event_id: str) -> str:
+    """The id of the story an event opens when no story takes it (so a story's id is its first event's)."""
+    return "st-" + event_id.removeprefix("ev-")
 
 
 def undated_positions(articles: Sequence[Article], keys: Mapping[str, set[str]],

@@ -48,10 +48,13 @@ CONTEXT_ARTICLES = 1000
 
 def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
                 say: Callable[[str], None], scorer: Relatedness | None = None,
-                prepared: Mapping[str, Prepared] | None = None) -> Increment:
+                prepared: Mapping[str, Prepared] | None = None, provisional: bool = True) -> Increment:
     """Stages 4-7 over the new articles only, continuing the clusterer `state` (`scorer` replaces the shipped
     similarity model); the rest of the store is read through its indexes. `prepared` holds new articles'
-    `cluster.prepare` results an engine computed ahead; the others are prepared here."""
+    `cluster.prepare` results an engine computed ahead; the others are prepared here. Without `provisional`
+    (a window with more to come in the same run), open events keep the stories they were shown in, and a new
+    one is shown as a story of its own, until a window with it groups them (grouping every open event again
+    was a quarter of each window's work)."""
     say("duplicates")
     new = sorted(date_articles(new), key=lambda a: (a.published is None, a.published, a.id))
     context = sorted(store.articles_by_id(open_articles(state, CONTEXT_ARTICLES)),
@@ -64,8 +67,10 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     model = scorer.vector_model
     unprepared = [a.id for a in new if a.id not in (prepared or {})]
     known = store.vectors(unprepared, model) if model and unprepared else {}
-    continued = cluster_more(state, new, mentions, scorer, _archive(store), known, prepared)
+    continued = cluster_more(state, new, mentions, scorer, _archive(store), known, prepared, provisional)
     clustering, after, archived = continued.clustering, continued.state, continued.archived
+    if not provisional:  # open events keep the stories they were shown in (a new one: its own, for now)
+        clustering.story_of.update(store.stories_of_events(continued.open))
     touched_ids = sorted(set(clustering.event_of) - {a.id for a in new})
     members = [*store.articles_by_id(touched_ids), *new]
     events, _ = summarise(members, clustering, language)

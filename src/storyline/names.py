@@ -38,6 +38,7 @@ _VOWELS = re.compile(r"[aeiouy`'\W_\d]+")
 _DOUBLE = re.compile(r"(.)\1+")
 
 
+@lru_cache(maxsize=200_000)  # pure, and called on the same names over and over by resolution and profiles
 def skeleton(name: str) -> str:
     """The consonant skeleton of a name in any script: 'Riyadh al-Maliki' and 'رياض المالكي' -> 'rdmlk'."""
     text = normalize(name)

@@ -40,8 +40,8 @@ AnalysisProgress = Callable[[int, int], None]
 ANALYSIS_STAGES = ("preparing", "duplicates", "entities", "events and stories", "quotes and actions", "saving")
 # Inputs read, extracted and stored at a time (see `ingest_documents`).
 INGEST_CHUNK = 1000
-# Articles an analysis reads and places at a time (see `analyse`). It is the batch size of
-# bench/incremental.py, so that one batch and batches of 100 agree by construction; BSNLP dev took ... s.
+# Articles an analysis reads and places at a time (see `analyse`): bench/incremental.py's batches of 100
+# give what one batch gives when each window is a batch of its own.
 ANALYSIS_WINDOW = 100
 # Articles read from the store at a time for analysis: an engine prepares them for the clusterer (profiles,
 # dense vectors) ahead of the windows that place them. Ten windows keep two workers busy while this process
@@ -180,7 +180,9 @@ def _analyse_pending(store: Store, state: bytes, language: str, key: str | None,
             window = block[start:start + ANALYSIS_WINDOW]
             say("preparing")  # the engine's profiles and vectors (done here when the engine is this process)
             ready = {a.id: next(prepared) for a in window}
-            increment, failed = _analysed_window(window, store, state, language, scorer, say, ready)
+            # Stories of open events are provisional: grouped once per run, in its last window.
+            final = done + len(window) >= total
+            increment, failed = _analysed_window(window, store, state, language, scorer, say, ready, final)
             if failed:
                 store.add_rejected(failed.values())
                 store.remove_articles(failed)
@@ -202,13 +204,15 @@ def _prepared(scorer: Relatedness, work: tuple[Article, dict[tuple[str, str], li
 
 
 def _analysed_window(window: list[Article], store: Store, state: bytes, language: str, scorer: Relatedness,
-                     say: StageReport, prepared: dict[str, Prepared]) -> tuple[Increment | None, dict[str, Rejected]]:
+                     say: StageReport, prepared: dict[str, Prepared],
+                     final: bool = True) -> tuple[Increment | None, dict[str, Rejected]]:
     """One window analysed, never stopped by one of its articles. When a stage raises, each article is analysed
     alone (from a fresh read: stages annotate the articles) to find the ones that make it fail; they are left
     out, each with a rejection naming the stage, and the rest analysed again. An error that no article of the
-    window causes, or every one of a window of several, is a bug of the stage and is raised."""
+    window causes, or every one of a window of several, is a bug of the stage and is raised. `final` says it
+    is the run's last window, which groups the open events into provisional stories."""
     try:
-        return analyse_new(window, store, state, language, say, scorer, prepared), {}
+        return analyse_new(window, store, state, language, say, scorer, prepared, final), {}
     except Exception:  # the search below decides whether one article is to blame
         failed: dict[str, Rejected] = {}
         for article in store.articles_by_id([a.id for a in window]):
@@ -223,7 +227,7 @@ def _analysed_window(window: list[Article], store: Store, state: bytes, language
             raise  # no article, or every one, makes it fail: a bug of the stage, and the articles stay stored
         rest = [_bounded(a) for a in store.articles_by_id([a.id for a in window if a.id not in failed])]
         rest.sort(key=lambda a: (a.published is None, a.published, a.id))
-        return (analyse_new(rest, store, state, language, say, scorer, prepared) if rest else None), failed
+        return (analyse_new(rest, store, state, language, say, scorer, prepared, final) if rest else None), failed
 
 
 def _bounded(article: Article) -> Article:

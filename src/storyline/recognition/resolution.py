@@ -147,6 +147,7 @@ def _name_tokens(surface: str) -> list[str]:
     return [p for p in parts if p]
 
 
+@lru_cache(maxsize=200_000)  # the same names recur in every window's articles and its context's
 def _name_key(surface: str, lang: str | None) -> str:
     """The key of a name: its words' keys, without a free-standing Arabic article ("Karim Al Haddad" has the
     key of "Karim al-Haddad", whose skeleton drops the joined one; "Al Haddad" is then a surname)."""
