@@ -76,7 +76,8 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     events, _ = summarise(members, clustering, language)
     before = store.stories_of_events([e.id for e in events])
     story_ids = sorted({e.story for e in events} | set(before.values()))
-    kept = [e for e in store.events_of_stories(story_ids) if e.id not in {x.id for x in events}]
+    touched = {e.id for e in events}
+    kept = [e for e in store.events_of_stories(story_ids) if e.id not in touched]
     stories = stories_of([*events, *kept], language)
     story_now, alive = {e.id: e.story for e in events}, {s.id for s in stories}
     merges = {old: story_now[event] for event, old in before.items() if old not in alive}
