@@ -540,3 +540,30 @@ def test_worker_processes_rebuild_the_settings_from_the_environment(monkeypatch:
     settings = app_from_environment().state.settings
     assert (settings.db, settings.token, settings.language, settings.max_body, settings.writes) == \
         ("/srv/s.db", "t", "de", 1000, True)
+
+
+def test_an_answer_is_reused_until_anything_commits_to_the_store(corpus_db: Path, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from storyline.serve import views
+
+    homes: list[int] = []
+    home = views.home
+    monkeypatch.setattr(views, "home", lambda *args: homes.append(1) or home(*args))
+    db = copy_store(corpus_db, tmp_path)
+    with TestClient(create_app(Settings(str(db), read_only=True))) as test_client:
+        first = test_client.get("/")
+        again = test_client.get("/")
+        assert first.text == again.text and len(homes) == 1  # the second answer came from memory
+        assert again.headers["content-security-policy"] == PAGE_POLICY  # with the headers, once
+        assert test_client.get("/?limit=5").status_code == 200 and len(homes) == 2  # another query: read
+        store = SQLiteStore(db)
+        try:
+            store.set_watch_state("feed", {"etag": "1"})  # any commit, by another connection
+        finally:
+            store.close()
+        test_client.get("/")
+        assert len(homes) == 3
+    with TestClient(create_app(Settings(str(db), read_only=True, cache_entries=0))) as test_client:
+        test_client.get("/")
+        test_client.get("/")
+        assert len(homes) == 5  # no cache: every request reads the store

@@ -172,6 +172,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--read-only", action="store_true", help="take no writes at all")
     serve.add_argument("--language", default="en", help="preferred language of titles and summaries")
     serve.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
+    serve.add_argument("--cache-entries", type=int, default=None,
+                       help="answers kept until the store changes (0: read the store for every request)")
     serve.set_defaults(run=_serve)
 
     export = commands.add_parser("export", parents=[common], help="write the JSON export of the store")
@@ -388,8 +390,10 @@ def _serve(args: argparse.Namespace, store: Store) -> int:
     from storyline.serve import Settings, serve
 
     store.close()  # the server opens its own connections, one per worker thread
-    return serve(Settings(args.db, args.token, args.read_only, args.language), args.host, args.port, _error,
-                 args.workers)
+    settings = Settings(args.db, args.token, args.read_only, args.language)
+    if args.cache_entries is not None:
+        settings.cache_entries = max(0, args.cache_entries)
+    return serve(settings, args.host, args.port, _error, args.workers)
 
 
 def _interval(value: str) -> float:

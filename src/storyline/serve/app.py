@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from storyline import __version__
 from storyline.serve import api, pages
+from storyline.serve.cache import ResponseCache
 from storyline.serve.settings import Settings
 from storyline.serve.stores import timed_out
 from storyline.serve.views import BadRequest
@@ -74,13 +75,14 @@ class Guard:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The web UI and API over `settings.db`; every request reads the store (nothing is cached)."""
+    """The web UI and API over `settings.db`; an answer is reused until the store changes (serve/cache.py)."""
     app = FastAPIOffline(title="storyline", version=__version__, docs_url=None, redoc_url=None,
                          openapi_url="/api/openapi.json", static_url=DOCS_STATIC,
                          description="Stories, events, articles and entities of a storyline store. Field names"
                                      " are those of the JSON export (storyline/schema/export.schema.json).")
     app.state.settings = settings
-    app.add_middleware(Guard, max_body=settings.max_body)
+    app.add_middleware(ResponseCache, version=settings.source.version, entries=settings.cache_entries)
+    app.add_middleware(Guard, max_body=settings.max_body)  # outside the cache: headers on every answer
     if settings.hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(settings.hosts))
     app.mount("/static", StaticFiles(directory=str(resources.files("storyline.serve") / "static")), name="static")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from storyline.serve.cache import CACHE_ENTRIES
 from storyline.serve.stores import READ_DEADLINE_SECONDS, StoreSource
 
 # The largest request body taken, in bytes: a POST of records carries articles of tens of kilobytes each,
@@ -25,6 +26,7 @@ class Settings:
     # Host names requests may name (any when empty): a server on loopback answers only to loopback names, so a
     # web page elsewhere cannot read it through a name of its own that resolves to 127.0.0.1 (DNS rebinding).
     hosts: tuple[str, ...] = ()
+    cache_entries: int = CACHE_ENTRIES  # answers kept until the store changes (0: none)
     source: StoreSource = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,9 +1,10 @@
 """Store connections for the server: one reader per worker thread, each query bounded in time, and a fresh
 writer for each ingestion.
 
-Every request reads the store anew (no cache), so what `storyline watch` or `POST /api/articles` adds shows
-on the next page load. A SQLite connection may only be used by the thread that opened it, and FastAPI runs
-each request's handler in a pool thread, so each pool thread keeps its own reader.
+What `storyline watch` or `POST /api/articles` adds shows on the next page load: answers are reused only
+while the store's data version (`StoreSource.version`) is the same (serve/cache.py). A SQLite connection
+may only be used by the thread that opened it, and FastAPI runs each request's handler in a pool thread, so
+each pool thread keeps its own reader.
 """
 
 from __future__ import annotations
@@ -33,6 +34,21 @@ class StoreSource:
         self.target = str(target)
         self.deadline = deadline
         self._local = threading.local()
+        self._probe: sqlite3.Connection | None = None
+        self._probe_lock = threading.Lock()
+
+    def version(self) -> int | None:
+        """A number that changes whenever anything commits to the store: SQLite's data version, read on a
+        connection of this source's own that never writes (so every commit is another connection's). None
+        for PostgreSQL, which has no such number."""
+        if self.target.startswith(("postgresql://", "postgres://")):
+            return None
+        with self._probe_lock:
+            if self._probe is None:
+                self._probe = sqlite3.connect(f"{Path(self.target).resolve().as_uri()}?mode=ro", uri=True,
+                                              check_same_thread=False)
+            version: int = self._probe.execute("PRAGMA data_version").fetchone()[0]
+            return version
 
     def reader(self) -> Store:
         """This thread's reader, its clock restarted: call it once at the start of each request."""
