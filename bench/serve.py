@@ -8,7 +8,11 @@ page offsets and search words read from the store through the API. A store is se
 it is never copied, and its schema version must be the code's (an older one would be migrated, which
 rewrites it). Without --db a small store is built by bench/store.py's `build`.
 
-    python bench/serve.py [--db STORE.db ...] [--build SIZE ...] [--requests N]
+    python bench/serve.py [--db STORE.db ...] [--build SIZE ...] [--requests N] [--cache-entries N]
+
+The server keeps answers until the store changes (serve/cache.py); the requests here repeat (each kind draws
+from SAMPLE ids, offsets and words), so run with `--cache-entries 0` too for the figures of a store read for
+every request.
 """
 
 from __future__ import annotations
@@ -142,12 +146,14 @@ def _load(port: int, paths: list[str], clients: int = CLIENTS) -> tuple[list[flo
     return times, failures[0]
 
 
-def measure(path: Path, requests: int, workers: int, rng: random.Random) -> dict[str, tuple[float, ...]]:
+def measure(path: Path, requests: int, workers: int, rng: random.Random,
+            cache: int | None = None) -> dict[str, tuple[float, ...]]:
     """Of each kind of request on one store: p50 and p99 (ms) and requests per second with CLIENTS clients,
     failures, and the p50 of one client alone (the time to serve a request, without waiting in line)."""
     port = _free_port()
     server = subprocess.Popen([sys.executable, "-m", "storyline", "serve", "--db", str(path), "--read-only",
-                               "--port", str(port), "--workers", str(workers)],
+                               "--port", str(port), "--workers", str(workers),
+                               *(["--cache-entries", str(cache)] if cache is not None else [])],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _started(port, server)
@@ -187,23 +193,25 @@ def main() -> int:
                              f" {BUILT_SIZE})")
     parser.add_argument("--requests", type=int, default=REQUESTS, help=f"timed requests of each kind ({REQUESTS})")
     parser.add_argument("--workers", type=int, default=1, help="server processes (storyline serve --workers)")
+    parser.add_argument("--cache-entries", type=int, help="storyline serve --cache-entries (0: no cache)")
     args = parser.parse_args()
     sizes_built = args.build or ([] if args.db else [BUILT_SIZE])
     folder = Path(tempfile.mkdtemp(prefix="storyline-bench-serve-"))
     try:
-        return _run([*(_built(folder, size) for size in sizes_built), *args.db], args.requests, args.workers)
+        return _run([*(_built(folder, size) for size in sizes_built), *args.db], args.requests, args.workers,
+                    args.cache_entries)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _run(paths: list[Path], requests: int, workers: int) -> int:
+def _run(paths: list[Path], requests: int, workers: int, cache: int | None) -> int:
     for path in paths:
         if _schema_version(path) != SCHEMA_VERSION:
             sys.exit(f"{path}: schema version {_schema_version(path)}, not {SCHEMA_VERSION}: serving it would "
                      "migrate (rewrite) it; rebuild it with bench/store.py --keep")
     sizes = {path: _articles(path) for path in paths}
     paths.sort(key=lambda p: sizes[p])
-    results = {path: measure(path, requests, workers, random.Random(7)) for path in paths}
+    results = {path: measure(path, requests, workers, random.Random(7), cache) for path in paths}
     header = ["request", *(f"p50 / p99 ms at {sizes[p]:,}" for p in paths), *(f"req/s at {sizes[p]:,}" for p in paths),
               *(f"1 client p50 ms at {sizes[p]:,}" for p in paths), *(f"not 200 at {sizes[p]:,}" for p in paths),
               "goal p99 ms"]
@@ -211,8 +219,9 @@ def _run(paths: list[Path], requests: int, workers: int) -> int:
              *(f"{results[p][name][2]:.0f}" for p in paths), *(f"{results[p][name][4]:.1f}" for p in paths),
              *(f"{results[p][name][3]:.0f}" for p in paths), f"{GOALS[name]:.0f}"] for name in GOALS]
     failures = sum(f[3] for figures in results.values() for f in figures.values())
-    print(table(f"storyline serve --workers {workers}, {CLIENTS} concurrent clients on 127.0.0.1, {requests} requests"
-                " of each kind",
+    cached = "" if cache is None else f" --cache-entries {cache}"
+    print(table(f"storyline serve --workers {workers}{cached}, {CLIENTS} concurrent clients on 127.0.0.1, {requests}"
+                " requests of each kind",
                 header, rows))
     if failures:
         print(f"{failures} requests did not answer 200", file=sys.stderr)
