@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from storyline import entities
+from storyline import entities, recognition
 from storyline.model import Article
 from storyline.names import spelling, spelling_similarity
 from storyline.recognition import resolve
@@ -124,3 +124,13 @@ def test_an_entity_is_named_by_its_common_full_name_not_a_rare_longer_form() -> 
     entities, _ = resolve(articles)
     [trump] = [e for e in entities if "Donald Trump" in e.variants]
     assert trump.name == "Donald Trump" and "Biografija Donalda Trumpa" in trump.variants
+
+
+def test_an_inflected_place_adds_a_case_ending_not_any_letters() -> None:
+    # "Rosji" is a case form of "Rosja" (Russia); "Rosatom" (a company) and "Georgelin" (a surname) only
+    # begin like Rosja and Georgia.
+    text = ("Prezes Rosatom Aleksiej Lichaczow przyjechał do Rosji. Generał Jean-Louis Georgelin mówił o "
+            "Gruzji. Rosatom zbuduje elektrownię.")
+    found = {m.text: m.entity for m in recognition.entities(text, "pl")}
+    assert found["Rosji"] == "ent-russia"
+    assert found.get("Rosatom") != "ent-russia" and found.get("Jean-Louis Georgelin") != "ent-georgia"

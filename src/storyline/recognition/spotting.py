@@ -48,6 +48,10 @@ MAX_NGRAM = 4
 INFLECTED_PREFIX = 3
 INFLECTED_CHANGE = 2
 INFLECTED_GROWTH = 4
+# What a case ending (or Bulgarian's article) adds is made of these letters (accents stripped): "Rosji",
+# "Wielkiej", "Niemczech", "Европейского", "Българията"; "Rosatom" is no form of "Rosja", nor "Georgelin" of
+# "Georgia".
+_ENDING_LETTERS = frozenset("aeiouyjmchvgz" + "аеиоуыэюяіїєймхвьътг")
 # Shortest one-word city name matched in an inflected form: shorter ones are prefixes of too many words.
 MIN_INFLECTED_CITY = 7
 # Shortest country stem a people's name is recognised from ("итал-ианци"; "чех" is too short to be safe).
@@ -398,7 +402,8 @@ def _inflected(form: str) -> _Known | None:
         score = 0
         for mine, theirs in zip(words, listed, strict=True):
             common = _common_prefix(mine, theirs)
-            if common < max(INFLECTED_PREFIX, len(theirs) - INFLECTED_CHANGE) or len(mine) - common > INFLECTED_GROWTH:
+            if common < max(INFLECTED_PREFIX, len(theirs) - INFLECTED_CHANGE) or len(mine) - common > INFLECTED_GROWTH \
+                    or not _ENDING_LETTERS.issuperset(mine[common:]):
                 break
             score += common
         else:
