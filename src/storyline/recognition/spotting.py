@@ -364,7 +364,6 @@ def _lookup_exact(surface: str) -> tuple[_Known | None, bool]:
             if len(candidate) >= MIN_STEM and candidate in stems and len(form) >= stems[candidate][1]:
                 found = stems[candidate][0]
                 break
-            candidate = _stem(candidate)
     return found, False
 
 
