@@ -200,10 +200,10 @@ STRIKE = ("Dock workers in {place} strike over pay\nThousands of dock workers in
 def test_a_story_that_has_lasted_stays_open_through_a_quiet_spell_a_new_one_does_not() -> None:
     stories = StoryGrouper(relatedness.shipped())
     lasting = [stories.add(_event(f"ev-a{day}", [STRIKE.format(place="Gdansk", n=day)], day))
-               for day in range(0, 121, 10)]
+               for day in range(0, 241, 20)]
     assert len(set(lasting)) == 1
-    assert stories.stories[lasting[0]].story_window() == 60  # half its 120 days
-    assert stories.add(_event("ev-a170", [STRIKE.format(place="Gdansk", n=170)], 170)) == lasting[0]
+    assert stories.stories[lasting[0]].story_window() == 60  # a quarter of its 240 days
+    assert stories.add(_event("ev-a290", [STRIKE.format(place="Gdansk", n=290)], 290)) == lasting[0]
     fresh = StoryGrouper(relatedness.shipped())
     once = fresh.add(_event("ev-b0", [STRIKE.format(place="Gdansk", n=1)], 0))
     assert fresh.stories[once].story_window() == STORY_WINDOW_DAYS
