@@ -285,3 +285,19 @@ def test_a_short_line_with_a_clock_time_is_no_title() -> None:
 
     assert is_junk_line("Смотреть видео 01:56") and is_junk_line("Updated 14:05")
     assert not is_junk_line("Polls close at 20:00 across the country as counting begins")
+
+
+@pytest.mark.parametrize(("given", "site", "expected"), [
+    ("Sněmovna schválila rozpočet na příští rok - Aktuálně.cz", "", "Sněmovna schválila rozpočet na příští rok"),
+    ("Talks resume in Geneva | Harbour News", "harbournews.example", "Talks resume in Geneva"),
+    ("Talks resume in Geneva | Harbour News", "", "Talks resume in Geneva | Harbour News"),  # whose name?
+])
+def test_a_site_name_after_a_title_is_no_part_of_it(given: str, site: str, expected: str) -> None:
+    from storyline.extraction.text import headline
+
+    assert headline(given, site) == expected
+
+
+def test_a_dateline_given_as_a_title_is_no_headline() -> None:
+    [article] = list(extract_batch([_record(1, title="Москва.")]))
+    assert isinstance(article, Article) and article.title.split()[0] == BODIES[1][1][0].split()[0]

@@ -69,6 +69,8 @@ _BREADCRUMB = re.compile(r"^(?:[^\s/›»>]+(?:\s[^\s/›»>]+){0,2}\s[/›»>]\
 # A title this short that names the site is the site's name ("Научный форум dxdy" on dxdy.ru), no headline.
 SITE_NAME_WORDS = 4
 _NOT_NAMES = frozenset({"www", "com", "org", "net", "gov", "edu", "co"})
+_DOMAIN = re.compile(r"\w\.[a-z]{2,4}$", re.I)  # "Aktuálně.cz", "Info.sk" closing a title
+_DATELINE_ONLY = re.compile(r"[^\W\d_][\w-]*\.")  # one word and a full stop: "Москва.", "Reuters."
 _SITE_SUFFIX = re.compile(r"\s[|–—-]\s[^|–—-]{1,40}$")
 
 
@@ -119,9 +121,10 @@ def usable_headline(line: str, boilerplate: Container[str] = frozenset()) -> boo
 
 
 def headline(title: str, site: str = "", lang: str | None = None) -> str:
-    """A given title as a headline: without a breadcrumb trail before it, cut where its lead was run into it
-    with no space ("...носене на маскиОрганизацията остава..."), and empty when it is the site's name. Written
-    by hand: scrapers and feeds glue these, and no library takes them apart."""
+    """A given title as a headline: without a breadcrumb trail before it or the site's name after it ("... |
+    Info.sk"), cut where its lead was run into it with no space ("...носене на маскиОрганизацията..."), and
+    empty when it is the site's name or a dateline ("Москва."). Written by hand: scrapers and feeds glue these,
+    and no library takes them apart."""
     title = " ".join(title.split())
     crumbs = _BREADCRUMB.match(title)
     if crumbs and len(title[crumbs.end():].split()) >= MIN_MADE_TITLE_WORDS:
@@ -129,12 +132,23 @@ def headline(title: str, site: str = "", lang: str | None = None) -> str:
     glued = _glued_at(title, lang)
     if glued is not None:
         title = title[:glued]
-    words = normalize(title).split()
-    if len(words) > SITE_NAME_WORDS:
-        return title
     labels = {label for label in site.lower().split(".")[:-1] if len(label) >= 3 and label not in _NOT_NAMES}
-    romanised = {anyascii(word).lower() for word in words}  # "Форум Портовик" names portovik.example
-    return "" if labels & (set(words) | romanised) else title
+    suffix = _SITE_SUFFIX.search(title)
+    if suffix and len(title[:suffix.start()].split()) >= 2 and (
+            _DOMAIN.search(suffix.group()) or labels & _name_words(suffix.group())):
+        title = title[:suffix.start()]
+    if _DATELINE_ONLY.fullmatch(title):
+        return ""
+    words = normalize(title).split()
+    return "" if len(words) <= SITE_NAME_WORDS and labels & _name_words(title) else title
+
+
+def _name_words(text: str) -> set[str]:
+    """A text's words as written and romanised, and all of them run together, to compare with a site's
+    domain labels ("Форум Портовик" names portovik.example, "Harbour News" harbournews.example)."""
+    words = [word for word in normalize(text).split() if any(c.isalnum() for c in word)]
+    romanised = [anyascii(word).lower() for word in words]
+    return {*words, *romanised, "".join(romanised)}
 
 
 def _glued_at(title: str, lang: str | None) -> int | None:
