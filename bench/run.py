@@ -17,7 +17,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUTPUT = HERE.parent / "docs" / "benchmarks.md"
-BENCHMARKS = ["extraction", "language", "entities", "similarity", "clustering", "quotes", "actions", "store",
+BENCHMARKS = ["extraction", "language", "entities", "similarity", "clustering", "stories", "quotes", "actions", "store",
               "throughput", "incremental", "tracking", "serve", "backfill"]
 
 

@@ -289,6 +289,7 @@ def test_a_short_line_with_a_clock_time_is_no_title() -> None:
 
 @pytest.mark.parametrize(("given", "site", "expected"), [
     ("Sněmovna schválila rozpočet na příští rok - Aktuálně.cz", "", "Sněmovna schválila rozpočet na příští rok"),
+    ("04:11 Sněmovna schválila rozpočet", "", "Sněmovna schválila rozpočet"),  # a list's time stamp
     ("Talks resume in Geneva | Harbour News", "harbournews.example", "Talks resume in Geneva"),
     ("Talks resume in Geneva | Harbour News", "", "Talks resume in Geneva | Harbour News"),  # whose name?
 ])

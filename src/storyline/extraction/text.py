@@ -70,6 +70,7 @@ _BREADCRUMB = re.compile(r"^(?:[^\s/›»>]+(?:\s[^\s/›»>]+){0,2}\s[/›»>]\
 SITE_NAME_WORDS = 4
 _NOT_NAMES = frozenset({"www", "com", "org", "net", "gov", "edu", "co"})
 _DOMAIN = re.compile(r"\w\.[a-z]{2,4}$", re.I)  # "Aktuálně.cz", "Info.sk" closing a title
+_LEADING_CLOCK = re.compile(r"^\d{1,2}:\d{2}\s+(?=\w)")  # "04:11 Mąż uniewinnionej...": a list's time stamp
 _DATELINE_ONLY = re.compile(r"[^\W\d_][\w-]*\.")  # one word and a full stop: "Москва.", "Reuters."
 _SITE_SUFFIX = re.compile(r"\s[|–—-]\s[^|–—-]{1,40}$")
 
@@ -121,11 +122,11 @@ def usable_headline(line: str, boilerplate: Container[str] = frozenset()) -> boo
 
 
 def headline(title: str, site: str = "", lang: str | None = None) -> str:
-    """A given title as a headline: without a breadcrumb trail before it or the site's name after it ("... |
-    Info.sk"), cut where its lead was run into it with no space ("...носене на маскиОрганизацията..."), and
-    empty when it is the site's name or a dateline ("Москва."). Written by hand: scrapers and feeds glue these,
-    and no library takes them apart."""
-    title = " ".join(title.split())
+    """A given title as a headline: without a time stamp or a breadcrumb trail before it or the site's name
+    after it ("... | Info.sk"), cut where its lead was run into it with no space ("...носене на
+    маскиОрганизацията..."), and empty when it is the site's name or a dateline ("Москва."). Written by hand:
+    scrapers and feeds glue these, and no library takes them apart."""
+    title = _LEADING_CLOCK.sub("", " ".join(title.split()))
     crumbs = _BREADCRUMB.match(title)
     if crumbs and len(title[crumbs.end():].split()) >= MIN_MADE_TITLE_WORDS:
         title = title[crumbs.end():]
