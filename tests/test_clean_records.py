@@ -162,17 +162,18 @@ def test_a_summary_skips_a_leading_byline_dateline_and_a_quoted_line_in_another_
                              "Captains said the change follows two years of complaints.")
 
 
-def test_a_story_summary_is_in_one_language() -> None:
+def test_a_story_title_and_summary_are_in_one_language() -> None:
     english = [Article(f"en{n}", BODIES[n][0], "\n\n".join(BODIES[n][1]), lang="en") for n in range(2)]
     spanish = Article("es0", "Cambia el horario de los ferris", "La autoridad portuaria publicó el viernes un nuevo "
                       "horario de ferris con salidas más tempranas hacia las islas.", lang="es")
     articles = [*english, spanish]
     clustering = Clustering({"en0": "ev0", "en1": "ev1", "es0": "ev2"}, {"ev0": "st", "ev1": "st", "ev2": "st"}, {})
     _, [story] = summarise(articles, clustering, language="es")
-    assert story.summary.startswith("La autoridad portuaria")
+    assert story.summary.startswith("La autoridad portuaria") and story.title == "Cambia el horario de los ferris"
     assert "harbour" not in story.summary
     _, [story] = summarise(articles, clustering, language="fr")  # not in the reader's: the main language
     assert "portuaria" not in story.summary and "harbour authority" in story.summary
+    assert story.title in {BODIES[0][0], BODIES[1][0]}
 
 
 def test_a_titleless_record_opening_with_a_paragraph_gets_a_short_title_and_keeps_its_text() -> None:

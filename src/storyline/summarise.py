@@ -256,19 +256,19 @@ def _cut(text: str, limit: int) -> str:
 
 
 def stories_of(events: list[Event], language: str | None = None) -> list[Story]:
-    """The stories the events belong to, titled and summarised from their events alone. A story's summary is
-    in one language: `language` (the reader's) when one of its events is summarised in it, else the language
-    most of its articles' event summaries are in."""
+    """The stories the events belong to, titled and summarised from their events alone. A story's title and
+    summary are in one language: `language` (the reader's) when one of its events is summarised in it, else the
+    language most of its articles' event summaries are in."""
     grouped: dict[str, list[Event]] = defaultdict(list)
     for event in events:
         grouped[event.story].append(event)
     stories = []
     for story_id, group in grouped.items():
-        main = max(group, key=lambda e: (len(e.articles), e.id))
         leading = _leading(group, language)
+        main = leading[0] if leading else max(group, key=lambda e: (len(e.articles), e.id))
         stories.append(Story(
             id=story_id,
-            title=main.title,
+            title=main.title,  # the largest event in the summary's language: title and summary agree
             summary=_cut(" ".join(sentences(e.summary)[0] for e in sorted(
                 leading, key=lambda e: (e.date or "9999", e.id)) if e.summary), STORY_SUMMARY_CHARS),
             languages=sorted({lang for e in group for lang in e.languages}),
