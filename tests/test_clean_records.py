@@ -303,3 +303,13 @@ def test_a_site_name_after_a_title_is_no_part_of_it(given: str, site: str, expec
 def test_a_dateline_given_as_a_title_is_no_headline() -> None:
     [article] = list(extract_batch([_record(1, title="Москва.")]))
     assert isinstance(article, Article) and article.title.split()[0] == BODIES[1][1][0].split()[0]
+
+
+@pytest.mark.parametrize("line", ["¿Desea activar las notificaciones en el escritorio?",
+                                  "Voulez-vous activer les notifications ?", "Enable desktop notifications"])
+def test_a_notification_prompt_is_junk_but_a_sentence_about_notifications_is_not(line: str) -> None:
+    # Seen in a timelines story's summary (a Spanish site's browser prompt).
+    from storyline.extraction import is_junk_line
+
+    assert is_junk_line(line)
+    assert not is_junk_line("El gobierno decidió activar las notificaciones de alerta sísmica en todo el país.")
