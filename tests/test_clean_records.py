@@ -306,9 +306,10 @@ def test_a_dateline_given_as_a_title_is_no_headline() -> None:
 
 
 @pytest.mark.parametrize("line", ["¿Desea activar las notificaciones en el escritorio?",
-                                  "Voulez-vous activer les notifications ?", "Enable desktop notifications"])
-def test_a_notification_prompt_is_junk_but_a_sentence_about_notifications_is_not(line: str) -> None:
-    # Seen in a timelines story's summary (a Spanish site's browser prompt).
+                                  "Voulez-vous activer les notifications ?", "Enable desktop notifications",
+                                  "Вы используете устаревшую версию браузера. Для оптимальной работы с MSN"])
+def test_a_browser_prompt_is_junk_but_a_sentence_about_notifications_is_not(line: str) -> None:
+    # Seen as a timelines story's summary and a BSNLP story's title (a site's browser prompts).
     from storyline.extraction import is_junk_line
 
     assert is_junk_line(line)

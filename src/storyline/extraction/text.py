@@ -126,7 +126,7 @@ def headline(title: str, site: str = "", lang: str | None = None) -> str:
     after it ("... | Info.sk"), cut where its lead was run into it with no space ("...носене на
     маскиОрганизацията..."), and empty when it is the site's name or a dateline ("Москва."). Written by hand:
     scrapers and feeds glue these, and no library takes them apart."""
-    title = _LEADING_CLOCK.sub("", " ".join(title.split()))
+    title = _LEADING_CLOCK.sub("", " ".join(title.replace("\ufffd", " ").split()))  # U+FFFD: a character cut
     crumbs = _BREADCRUMB.match(title)
     if crumbs and len(title[crumbs.end():].split()) >= MIN_MADE_TITLE_WORDS:
         title = title[crumbs.end():]
