@@ -42,6 +42,8 @@ CASES = [
     ("it", "Marco Rossi ha dichiarato che la frontiera resterà aperta.",
      [("Marco Rossi", "la frontiera resterà aperta", False)]),
     ("it", "Si dice che il governo cadrà entro l'estate.", []),
+    # A relative pronoun is no speaker ("которым он" was one, on BSNLP unannotated)
+    ("ru", "Есть люди, которым он сказал, что выборы были подтасованы.", [(None, "выборы были подтасованы", False)]),
 ]
 
 
