@@ -8,8 +8,8 @@ Figures:
 - seeds (../shared/seeds): the five articles must form three events (000+003, 001+004, 002) and one story;
 - examples/corpus: BCubed F1 of events and stories against examples/README.md;
 - BSNLP dev (each topic is a story, six Slavic languages): BCubed F1 of stories, streamed in date order with
-  story windows (30 days, longer for stories that last), and with dates dropped (one batch). Entities come from relatedness profiles
-  (name skeletons, CLDR places), not from recognition.resolve, to keep the run short;
+  story windows (30 days, longer for stories that last), and with dates dropped (one batch). Entities come
+  from relatedness profiles (name skeletons, CLDR places), not from recognition.resolve, to keep the run short;
 - scale: a stream of synthetic articles built from real texts of ../shared/data (BSNLP, SemEval), each a
   real article's profile with small edits (words dropped, a figure added), in bursts (events) spread over
   time at ARTICLES_PER_DAY. Reports microseconds per article for clustering (profiling is a fixed cost per
