@@ -2,8 +2,8 @@
 
 Readers of a news tracker ask for the same few things (the home page, the top stories, their pages) far more
 often than the store changes (a watcher's run every few minutes), and each answer costs milliseconds of
-queries and rendering. So a successful GET is kept, whole, and given again for the same path, query and
-Accept header until anything commits to the store: the store's data version (StoreSource.version) is part of
+queries and rendering. So a successful GET is kept, whole, and given again for the same path, query, Accept
+and Host headers until anything commits to the store: the store's data version (StoreSource.version) is part of
 the key, so what `storyline watch` or `POST /api/articles` adds shows on the next request, as without the
 cache. A store that cannot tell its version (PostgreSQL) is never cached. Written here as ASGI middleware:
 HTTP caches (and Starlette) have no notion of a store's version.
@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CACHE_ENTRIES = 2048
 MAX_CACHED_BYTES = 2**20
 CACHE_BYTES = 64 * 2**20
-_Key = tuple[str, bytes, bytes]
+_Key = tuple[str, bytes, bytes, bytes]
 
 
 class ResponseCache:
@@ -52,7 +52,8 @@ class ResponseCache:
         if version != self.seen:  # the store changed: every kept answer may be stale
             self.kept.clear()
             self.held, self.seen = 0, version
-        key = (scope["path"], scope.get("query_string", b""), dict(scope["headers"]).get(b"accept", b""))
+        headers = dict(scope["headers"])  # the host too: an answer may one day hold absolute links
+        key = (scope["path"], scope.get("query_string", b""), headers.get(b"accept", b""), headers.get(b"host", b""))
         kept = self.kept.get(key)
         if kept is not None:
             self.hits += 1
