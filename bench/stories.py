@@ -3,6 +3,13 @@ analyse, default settings: the encoder where it installs), the found stories sco
 by BCubed F1, with the largest story and what it mixes.
 
     python bench/stories.py [--sets dev timelines timelines-txt unannotated] [--limit N] [--keep DIR]
+                            [--replay SETTING=VALUE ...]
+
+With --replay, each run also records the closed events its story grouper is given, in order, and the story
+decisions are replayed with each SETTING of storyline.cluster changed (e.g. STORY_WINDOW_SHARE=0.5
+COUNTRY_SHARE=2): the events do not depend on the story settings, so a replay gives what a run with the
+setting would, in seconds instead of minutes (BSNLP dev's figure moves by 0.05 between runs of nearly the same
+code: compare settings on one run's events).
 
 - dev: BSNLP dev (3,183 articles, six topics in six Slavic languages), as JSONL records;
 - timelines / timelines-txt: the timelines docs (1,671 es/fr/it articles on four Arab Spring crises over
@@ -17,15 +24,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import pickle
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from common import bcubed, read_jsonl, table
 
-from storyline import pipeline
+from storyline import cluster, pipeline, relatedness
 from storyline.store import SQLiteStore
 
 SETS = {"dev": "bsnlp/dev.jsonl.gz", "timelines": "timelines/docs.jsonl.gz",
@@ -61,13 +71,14 @@ def written(name: str, rows: list[dict[str, Any]], folder: Path) -> tuple[list[P
     return [path], {r["id"]: r["id"] for r in rows}
 
 
-def scored(name: str, limit: int, folder: Path) -> list[object]:
+def scored(name: str, limit: int, folder: Path, replays: list[str]) -> list[list[object]]:
     rows, topic_of = records(name, limit)
     paths, record_of = written(name, rows, folder / name)
     store = SQLiteStore(folder / f"{name}.db")
     began = time.perf_counter()
     pipeline.ingest(paths, store)
-    pipeline.analyse(store, load=False)
+    with recorded() as closed:
+        pipeline.analyse(store, load=False)
     seconds = time.perf_counter() - began
     digest = store.load()
     store.close()
@@ -78,9 +89,52 @@ def scored(name: str, limit: int, folder: Path) -> list[object]:
     largest, size = sizes.most_common(1)[0]
     mix = Counter(truth[a] for a, s in story.items() if s == largest).most_common(3)
     everything = {a: "one" for a in story}
-    return [name, len(story), len(set(truth.values())), len(sizes), len(digest.events),
-            f"{bcubed(truth, story):.3f}", f"{bcubed(truth, everything):.3f}",
-            f"{size}: " + ", ".join(f"{t} {n}" for t, n in mix), f"{seconds:.0f}"]
+    found = [[name, len(story), len(set(truth.values())), len(sizes), len(digest.events),
+              f"{bcubed(truth, story):.3f}", f"{bcubed(truth, everything):.3f}",
+              f"{size}: " + ", ".join(f"{t} {n}" for t, n in mix), f"{seconds:.0f}"]]
+    for setting in ["replayed as run", *replays]:
+        stories = replayed(closed, setting)
+        found.append([f"{name}, {setting}", len(stories), "", len(set(stories.values())), "",
+                      f"{bcubed({a: topic[a] for a in stories}, stories):.3f}", "", "", ""])
+    return found if replays else found[:1]
+
+
+@contextmanager
+def recorded() -> Iterator[list[bytes]]:
+    """The closed events the story grouper is given during the block, pickled in order: those of the
+    clusterer's state, then those a run's last window groups provisionally (on a copy of the state, after
+    every other)."""
+    closed: list[bytes] = []
+    add = cluster.StoryGrouper.add
+
+    def spy(grouper: cluster.StoryGrouper, event: cluster.Group) -> str:
+        closed.append(pickle.dumps(event))
+        return add(grouper, event)
+
+    cluster.StoryGrouper.add = spy  # type: ignore[method-assign, assignment]
+    try:
+        yield closed
+    finally:
+        cluster.StoryGrouper.add = add  # type: ignore[method-assign]
+
+
+def replayed(closed: list[bytes], setting: str) -> dict[str, str]:
+    """Article -> story when the recorded events meet a story grouper with one setting of storyline.cluster
+    changed ("NAME=VALUE"; anything else replays the run as it was)."""
+    name, _, value = setting.partition("=")
+    before = getattr(cluster, name, None)
+    if value:
+        setattr(cluster, name, type(before)(value) if before is not None else float(value))
+    try:
+        grouper = cluster.StoryGrouper(relatedness.default())
+        story: dict[str, str] = {}
+        for blob in closed:
+            event = pickle.loads(blob)
+            story.update(dict.fromkeys(event.members, grouper.add(event)))
+        return story
+    finally:
+        if value:
+            setattr(cluster, name, before)
 
 
 def main() -> int:
@@ -88,10 +142,12 @@ def main() -> int:
     parser.add_argument("--sets", nargs="+", choices=list(SETS), default=list(SETS))
     parser.add_argument("--limit", type=int, default=100_000)
     parser.add_argument("--keep", type=Path, help="a folder for the stores (kept), instead of a temporary one")
+    parser.add_argument("--replay", nargs="+", default=[], metavar="SETTING=VALUE",
+                        help="replay each run's story decisions with a setting of storyline.cluster changed")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="storyline-stories-"))
     folder.mkdir(parents=True, exist_ok=True)
-    rows = [scored(name, args.limit, folder) for name in args.sets]
+    rows = [row for name in args.sets for row in scored(name, args.limit, folder, args.replay)]
     print(table("Stories against the topics, full pipeline (ingest + analyse)",
                 ["set", "articles", "topics", "stories", "events", "story BCubed F1", "all in one story",
                  "largest story: topics", "seconds"], rows))
