@@ -171,7 +171,8 @@ def extract_document(doc: RawDocument, boilerplate: frozenset[str] = frozenset()
     else:
         body = _extract(doc.content, doc.kind, doc.url, boilerplate)
         title = given if given and usable_headline(given, boilerplate) else body.title
-    title = headline(title, site, doc.lang or body.lang)
+    if title != given:  # the body's own first line: cleaned as a given title was
+        title = headline(title, site, doc.lang or body.lang)
     if not title or not usable_headline(title, boilerplate):
         title = made_title(body.text)
     title, text = cap_title(title, body.text)
