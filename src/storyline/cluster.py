@@ -26,6 +26,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from storyline import relatedness
@@ -570,10 +571,9 @@ class StoryGrouper:
                 hits.update(postings)
         best, best_score = None, STORY_THRESHOLD
         countries = item.places if _reads_countries(event) and _main_places(event) else frozenset()
-        candidates = [story for story in (self.stories[story_id] for story_id, _ in
-                                          sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])))
-                      if story.within(event.first, story.story_window()) and not _elsewhere(countries, story)]
-        candidates = candidates[:MAX_CANDIDATES]
+        ranked = (self.stories[story_id] for story_id, _ in sorted(hits.items(), key=lambda kv: (-kv[1], kv[0])))
+        candidates = list(islice((story for story in ranked if story.within(event.first, story.story_window())
+                                  and not _elsewhere(countries, story)), MAX_CANDIDATES))
         probabilities = self.scorer.score_many(item, [story.profile(item.lang) for story in candidates])
         for story, probability in zip(candidates, probabilities, strict=True):
             if probability >= best_score:
