@@ -114,6 +114,40 @@ def test_an_article_changed_since_the_analysis_calls_for_a_full_one(tmp_path: Pa
     store.close()
 
 
+def test_stored_entities_sharing_a_full_name_are_merged_when_a_new_article_names_it(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    days = sorted(DAYS)
+    pipeline.ingest([_batch(tmp_path / "in", days[:2])], store)
+    pipeline.analyse(store, incremental=True)
+    kept = store.entity("ent-elena-grech")
+    assert kept is not None and len(kept.articles) == 2
+    # An earlier run's duplicate (runs before the names met): "Grech" holds the full name and one article.
+    store.db.execute("INSERT INTO entities VALUES ('ent-grech', 'Grech', ?, '[\"Elena Grech\", \"Grech\"]')",
+                     (kept.entity.type,))
+    store.db.executemany("INSERT INTO entity_names VALUES ('ent-grech', ?)", [("elena grech",), ("grech",)])
+    store.db.execute("UPDATE mentions SET entity = 'ent-grech' WHERE entity = 'ent-elena-grech' AND article = ?",
+                     (f"a-{days[1]}",))
+    store.db.execute("INSERT INTO quotes VALUES (?, 'ent-grech', 'Elena Grech', 'ships waited', 'said', 0, 0, 1)",
+                     (f"a-{days[1]}",))
+    store.db.commit()
+    later = tmp_path / "later.jsonl"
+    later.write_text(json.dumps({"id": "a-later", "title": "Valletta port reopens", "published": "2026-01-07T09:00:00Z",
+                                 "text": "The port of Valletta reopened on Wednesday, Elena Grech said.",
+                                 "lang": "en"}) + "\n", encoding="utf-8")
+    pipeline.ingest([later], store)
+    pipeline.analyse(store, incremental=True)
+    names = {e.name: e for e in store.load().entities if "Grech" in e.name}
+    assert list(names) == ["Elena Grech"]
+    survivor = names["Elena Grech"].id
+    assert {m.entity for m in store.load().mentions if "Grech" in m.text} == {survivor}
+    assert [q.speaker for q in store.load().quotes if q.text == "ships waited"] == [survivor]
+    absorbed = ({"ent-grech", "ent-elena-grech"} - {survivor}).pop()
+    assert store.entity(absorbed) is None and store.merged_into(absorbed, "entity") == survivor
+    found = store.entity(survivor)
+    assert found is not None and len(found.articles) == 3
+    store.close()
+
+
 def test_show_of_an_absorbed_story_says_where_it_went(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     db = tmp_path / "s.db"
     assert main(["digest", str(_batch(tmp_path / "in", sorted(DAYS)[:2])), "--db", str(db)]) == 0

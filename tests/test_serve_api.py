@@ -439,17 +439,21 @@ def test_pages_show_what_a_watcher_adds_without_a_restart(writable: tuple[TestCl
     assert any(i["id"] == "ferry-1" for i in test_client.get("/api/search?q=ferry").json()["items"])
 
 
-def test_a_merged_story_redirects_to_its_survivor(corpus_db: Path, tmp_path: Path, export: dict[str, Any]) -> None:
-    survivor = _placed(export, "b1-es-marea")[1]
+@pytest.mark.parametrize(("table", "path"), [("merges", "stories"), ("entity_merges", "entities")])
+def test_a_merged_story_or_entity_redirects_to_its_survivor(corpus_db: Path, tmp_path: Path, export: dict[str, Any],
+                                                            table: str, path: str) -> None:
+    survivor = _placed(export, "b1-es-marea")[1] if path == "stories" else export["entities"][0]["id"]
     db = copy_store(corpus_db, tmp_path)
     with sqlite3.connect(db) as raw:  # a merge as incremental analysis records one
-        raw.execute("INSERT INTO merges VALUES ('st-old', ?)", (survivor,))
+        raw.execute(f"INSERT INTO {table} VALUES ('old', ?)", (survivor,))
     with TestClient(create_app(Settings(str(db), read_only=True))) as test_client:
-        page = test_client.get("/stories/st-old", follow_redirects=False)
-        assert page.status_code == 301 and page.headers["location"] == f"/stories/{survivor}"
-        api = test_client.get("/api/stories/st-old", follow_redirects=False)
-        assert api.headers["location"] == f"/api/stories/{survivor}"
-        assert test_client.get("/stories/st-old.json").json()["story"]["id"] == survivor
+        page = test_client.get(f"/{path}/old", follow_redirects=False)
+        assert page.status_code == 301 and page.headers["location"] == f"/{path}/{survivor}"
+        api = test_client.get(f"/api/{path}/old", follow_redirects=False)
+        assert api.headers["location"] == f"/api/{path}/{survivor}"
+        twin = test_client.get(f"/{path}/old.json").json()
+        assert twin["story" if path == "stories" else "entity"]["id"] == survivor
+        assert test_client.get(f"/{path}/older", follow_redirects=False).status_code == 404
 
 
 def test_a_read_past_the_deadline_is_interrupted(corpus_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:

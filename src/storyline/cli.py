@@ -346,6 +346,9 @@ def _record(store: Store, item_id: str) -> dict[str, Any] | None:
         return article_json(article, *placed)
     if found := store.entity(item_id):
         return entity_json(found.entity, found.articles)
+    if (survivor := store.merged_into(item_id, "entity")) and (found := store.entity(survivor)):
+        _error(f"entity {item_id} was found to be {survivor}")
+        return entity_json(found.entity, found.articles)
     return None
 
 

@@ -26,8 +26,8 @@ from storyline.cluster import (
 from storyline.dedup import link_duplicates
 from storyline.eventcoding import statements
 from storyline.model import Article, Entity, Mention
-from storyline.normalize import normalize
 from storyline.recognition import resolve_after
+from storyline.recognition.resolution import name_rank
 from storyline.recognition.spotting import lower_words_in_order
 from storyline.relatedness import Relatedness, default
 from storyline.store import ClosedEvent, Increment, Store
@@ -61,7 +61,7 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
                      key=lambda a: (a.published is None, a.published or _EARLIEST, a.id))
     link_duplicates(new, context)
     say("entities")
-    entities, mentions = _resolved(new, context, store)
+    entities, mentions, entity_merges = _resolved(new, context, store)
     say("events and stories")
     scorer = scorer or default()
     model = scorer.vector_model
@@ -86,7 +86,7 @@ def analyse_new(new: list[Article], store: Store, state: bytes, language: str,
     closed = [ClosedEvent(event.id, story, _iso(event.first), _iso(event.last), _archived_state(event),
                           sorted(event.indexed)) for event, story in archived]
     return Increment(new, events, stories, merges, entities, mentions, quotes, actions, after, closed,
-                     model, continued.vectors)
+                     model, continued.vectors, entity_merges)
 
 
 def _archive(store: Store) -> Archive:
@@ -110,12 +110,14 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat() if when else None
 
 
-def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple[list[Entity], list[Mention]]:
+def _resolved(new: list[Article], context: list[Article],
+              store: Store) -> tuple[list[Entity], list[Mention], dict[str, str]]:
     """The new articles' entities, resolved together with the articles of the open events (the context a batch
     over everything would give them: spellings across scripts join through it), whose stored mentions are
     taken as they are (`resolve_after`), and mapped onto the registry.
     A resolved entity is the stored entity its context mentions had, by majority; else the one with its id or
-    with one of its spellings; else new. Returns the new articles' mentions and the entities they name."""
+    with one of its spellings; else new. Returns the new articles' mentions, the entities they name, and stored
+    entities merged (absorbed -> survivor)."""
     known = store.mentions_of_articles([a.id for a in context])
     found, mentions = resolve_after(new, context, known, _lower_words(new, store))
     fresh = {a.id for a in new}
@@ -125,9 +127,8 @@ def _resolved(new: list[Article], context: list[Article], store: Store) -> tuple
         if m.article not in fresh and (m.article, m.start, m.end) in stored_at:
             votes[m.entity][stored_at[m.article, m.start, m.end]] += 1
     named = {m.entity for m in mentions if m.article in fresh}
-    entities, moved = _registered([e for e in found if e.id in named], [m for m in mentions if m.article in fresh],
-                                  store, {e: v.most_common(1)[0][0] for e, v in votes.items()})
-    return entities, moved
+    return _registered([e for e in found if e.id in named], [m for m in mentions if m.article in fresh],
+                       store, {e: v.most_common(1)[0][0] for e, v in votes.items()})
 
 
 def _lower_words(new: list[Article], store: Store) -> dict[str, frozenset[str]]:
@@ -142,28 +143,52 @@ def _lower_words(new: list[Article], store: Store) -> dict[str, frozenset[str]]:
 
 
 def _registered(found: list[Entity], mentions: list[Mention], store: Store,
-                known: dict[str, str]) -> tuple[list[Entity], list[Mention]]:
-    """The batch's entities mapped onto the store's registry: an entity `known` to be a stored one, or with a
-    stored id, or with a spelling that exactly one stored entity of its type has, is that entity (its
-    variants grow); others are new."""
+                known: dict[str, str]) -> tuple[list[Entity], list[Mention], dict[str, str]]:
+    """The batch's entities mapped onto the store's registry, and stored entities found to be one.
+
+    An entity `known` to be a stored one, or with a stored id, is that entity (its variants grow); else the
+    stored entity of its type that shares one of its full names (a key of two words or more) or, failing that,
+    the only one that shares any of its spellings; others are new. Stored entities of its type sharing one of
+    its full names with it are the same person or body (a shared full name is the corroboration a surname or a
+    transliteration lacks): they are merged into the one it maps to, which mends the duplicates that earlier
+    runs made before the names met. Returns the entities, the mentions, and absorbed -> survivor ids."""
     stored = store.entities_by_id(sorted({*(e.id for e in found), *known.values()}))
-    keys = {e.id: {k for k in map(normalize, [e.name, *e.variants]) if k} for e in found}
+    keys = {e.id: e.name_keys() for e in found}
     owners = store.entities_by_keys(sorted({k for ks in keys.values() for k in ks}))
-    candidates = store.entities_by_id(sorted({i for ids in owners.values() for i in ids}))
+    registry = {**store.entities_by_id(sorted({i for ids in owners.values() for i in ids})), **stored}
+    survivor: dict[str, str] = {}  # stored id -> the stored id it was merged into (union-find parents)
+
+    def final(entity_id: str) -> str:
+        while entity_id in survivor:
+            entity_id = survivor[entity_id]
+        return entity_id
+
     remap: dict[str, str] = {}
-    result: dict[str, Entity] = {}
     for entity in found:
-        target = stored.get(known.get(entity.id, entity.id))
-        if target is None:
-            same = {i for k in keys[entity.id] for i in owners.get(k, ())
-                    if i in candidates and candidates[i].type == entity.type}
-            target = candidates[same.pop()] if len(same) == 1 else None
-        if target is None:
-            result[entity.id] = entity
+        same = {i for k in keys[entity.id] for i in owners.get(k, ())
+                if i in registry and registry[i].type == entity.type}
+        full = sorted({i for k in keys[entity.id] if " " in k for i in owners.get(k, ()) if i in same})
+        target = known.get(entity.id, entity.id)
+        if target not in stored:
+            target = max(full, key=lambda i: (len(keys[entity.id] & registry[i].name_keys()), i)) if full \
+                else next(iter(same)) if len(same) == 1 else ""
+        if not target:
             continue
-        remap[entity.id] = target.id
-        grown = result.get(target.id, target)
-        result[target.id] = Entity(target.id, target.name, target.type,
-                                   sorted(set(grown.variants) | set(entity.variants)))
-    moved = [Mention(m.article, remap.get(m.entity, m.entity), m.start, m.end, m.text, m.type) for m in mentions]
-    return sorted(result.values(), key=lambda e: e.id), moved
+        target = final(target)
+        for other in map(final, full):
+            if other != target:
+                survivor[other] = target
+        remap[entity.id] = target
+    merges = {old: final(old) for old in survivor}
+    result = {e.id: e for e in found if e.id not in remap}
+    for survivor_id in sorted({final(t) for t in remap.values()}):
+        joined = [registry[survivor_id], *(registry[old] for old, new in merges.items() if new == survivor_id),
+                  *(e for e in found if remap.get(e.id) and final(remap[e.id]) == survivor_id)]
+        names = [registry[survivor_id].name, *(registry[old].name for old in merges if merges[old] == survivor_id)]
+        # The survivor keeps its name unless an absorbed one is Latin where it is not, or a full name where
+        # it is a single word (counts are not stored).
+        result[survivor_id] = Entity(survivor_id, max(names, key=lambda n: name_rank(n, 0)[:2]),
+                                     registry[survivor_id].type, sorted({v for e in joined for v in e.variants}))
+    moved = [Mention(m.article, final(remap.get(m.entity, m.entity)), m.start, m.end, m.text, m.type)
+             for m in mentions]
+    return sorted(result.values(), key=lambda e: e.id), moved, merges

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from storyline.normalize import normalize
+
 ENTITY_TYPES = ("PER", "ORG", "LOC", "MISC")
 
 
@@ -59,6 +61,10 @@ class Entity:
     name: str
     type: str
     variants: list[str] = field(default_factory=list)
+
+    def name_keys(self) -> set[str]:
+        """Each spelling normalised: the keys the store's registry finds an entity by."""
+        return {key for key in map(normalize, [self.name, *self.variants]) if key}
 
 
 @dataclass(slots=True)

@@ -643,7 +643,7 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
             types[span.key][span.type] += 1
     found: dict[str, Entity] = {}
     for key, counts in surfaces.items():
-        name = key[2:] if key.startswith("g:") else max(counts, key=lambda s: _name_rank(s, counts[s]))
+        name = key[2:] if key.startswith("g:") else max(counts, key=lambda s: name_rank(s, counts[s]))
         kind = types[key].most_common(1)[0][0]
         if kind == "MISC" and types[key]["PER"]:
             kind = "PER"
@@ -666,7 +666,7 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
     return sorted(merged.values(), key=lambda e: e.id), mentions
 
 
-def _name_rank(surface: str, count: int) -> tuple[bool, bool, int, int, int, str]:
+def name_rank(surface: str, count: int) -> tuple[bool, bool, int, int, int, str]:
     """How well a spelling names its entity: Latin script first (readers of the export), then a full name
     over a single word, then the commonest: a rare longer form is a common word run into the name
     ("Biografija Donalda Trumpa" in one heading, beside a hundred "Donald Trump")."""

@@ -116,13 +116,18 @@ def article(request: Request, article_id: str) -> dict[str, Any]:
     return article_json(found, *placed)
 
 
-@router.get("/entities/{entity_id:path}", response_model=EntityOut)
-def entity(request: Request, entity_id: str) -> dict[str, Any]:
-    """An entity with every spelling it was found under and every article naming it."""
-    found = views.entity_record(_reader(request), entity_id)
-    if found is None:
-        raise _missing("entity", entity_id)
-    return found
+@router.get("/entities/{entity_id:path}", response_model=EntityOut, responses={301: {"description": "merged"}})
+def entity(request: Request, entity_id: str) -> Any:
+    """An entity with every spelling it was found under and every article naming it; one found to be another
+    entity redirects to it."""
+    store = _reader(request)
+    found = views.entity_record(store, entity_id)
+    if found is not None:
+        return found
+    survivor = store.merged_into(entity_id, "entity")
+    if survivor is not None:
+        return RedirectResponse("/api" + link("entity", survivor), status_code=301)
+    raise _missing("entity", entity_id)
 
 
 @router.get("/search", response_model=SearchOut)

@@ -155,12 +155,15 @@ def article(request: Request, article_id: str) -> Response:
 
 @router.get("/entities/{entity_id:path}", response_class=HTMLResponse)
 def entity(request: Request, entity_id: str) -> Response:
-    """An entity, by id."""
+    """An entity, or a redirect to the entity it was found to be."""
     store = _reader(request)
     entity_id, as_json = _item(entity_id, lambda i: store.entities_by_id([i]))
     data = views.entity(store, entity_id)
     if data is None:
-        raise HTTPException(404, f"no entity with id {entity_id!r}")
+        survivor = store.merged_into(entity_id, "entity")
+        if survivor is None:
+            raise HTTPException(404, f"no entity with id {entity_id!r}")
+        return RedirectResponse(text.link("entity", survivor) + (TWIN if as_json else ""), status_code=301)
     return render(request, "entity.html", data, as_json)
 
 
