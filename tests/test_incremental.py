@@ -295,3 +295,22 @@ def test_open_events_are_grouped_into_stories_once_per_run_and_end_as_one_window
         return {frozenset(a for e in found.events if e.story == s.id for a in e.articles) for s in found.stories}
 
     assert stories(one_run) == stories(per_window) and len(stories(one_run)) == 3
+
+
+def test_a_new_entity_of_another_type_never_takes_a_stored_ones_row(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "s.db")
+    days = sorted(DAYS)
+    pipeline.ingest([_batch(tmp_path / "in", days[:1])], store)
+    pipeline.analyse(store, incremental=True)
+    grech = store.entity("ent-elena-grech")
+    assert grech is not None
+    other = "ORG" if grech.entity.type != "ORG" else "PER"
+    store.db.execute("UPDATE entities SET type = ? WHERE id = 'ent-elena-grech'", (other,))
+    store.db.commit()
+    pipeline.ingest([_batch(tmp_path / "later", days[1:2])], store)
+    pipeline.analyse(store, incremental=True)
+    kept = store.entity("ent-elena-grech")
+    assert kept is not None and kept.entity.type == other and kept.articles == [f"a-{days[0]}"]
+    typed = store.entity(f"ent-elena-grech-{grech.entity.type.lower()}")
+    assert typed is not None and typed.articles == [f"a-{days[1]}"]
+    store.close()

@@ -146,13 +146,16 @@ def _registered(found: list[Entity], mentions: list[Mention], store: Store,
                 known: dict[str, str]) -> tuple[list[Entity], list[Mention], dict[str, str]]:
     """The batch's entities mapped onto the store's registry, and stored entities found to be one.
 
-    An entity `known` to be a stored one, or with a stored id, is that entity (its variants grow); else the
-    stored entity of its type that shares one of its full names (a key of two words or more) or, failing that,
-    the only one that shares any of its spellings; others are new. Stored entities of its type sharing one of
+    An entity `known` to be a stored one of its type, or with the id of one, is that entity (its variants
+    grow); else the stored entity of its type that shares one of its full names (a key of two words or more)
+    or, failing that, the only one that shares any of its spellings; others are new (renamed when a stored
+    entity of another type has their id). Stored entities of its type sharing one of
     its full names with it are the same person or body (a shared full name is the corroboration a surname or a
     transliteration lacks): they are merged into the one it maps to, which mends the duplicates that earlier
     runs made before the names met. Returns the entities, the mentions, and absorbed -> survivor ids."""
-    stored = store.entities_by_id(sorted({*(e.id for e in found), *known.values()}))
+    typed = {e.id: f"{e.id}-{e.type.lower()}" for e in found}  # the id of a new one whose id a stored one of
+    # another type has (resolution gives two types of one name such ids too)
+    stored = store.entities_by_id(sorted({*(e.id for e in found), *typed.values(), *known.values()}))
     keys = {e.id: e.name_keys() for e in found}
     owners = store.entities_by_keys(sorted({k for ks in keys.values() for k in ks}))
     registry = {**store.entities_by_id(sorted({i for ids in owners.values() for i in ids})), **stored}
@@ -164,15 +167,19 @@ def _registered(found: list[Entity], mentions: list[Mention], store: Store,
         return entity_id
 
     remap: dict[str, str] = {}
+    fresh: dict[str, Entity] = {}  # new entities renamed
     for entity in found:
         same = {i for k in keys[entity.id] for i in owners.get(k, ())
                 if i in registry and registry[i].type == entity.type}
         full = sorted({i for k in keys[entity.id] if " " in k for i in owners.get(k, ()) if i in same})
         target = known.get(entity.id, entity.id)
-        if target not in stored:
-            target = max(full, key=lambda i: (len(keys[entity.id] & registry[i].name_keys()), i)) if full \
+        if target not in stored or stored[target].type != entity.type:  # a person is never a country
+            target = typed[entity.id] if typed[entity.id] in stored \
+                else max(full, key=lambda i: (len(keys[entity.id] & registry[i].name_keys()), i)) if full \
                 else next(iter(same)) if len(same) == 1 else ""
         if not target:
+            if entity.id in stored:
+                fresh[entity.id] = Entity(typed[entity.id], entity.name, entity.type, entity.variants)
             continue
         target = final(target)
         for other in map(final, full):
@@ -180,7 +187,8 @@ def _registered(found: list[Entity], mentions: list[Mention], store: Store,
                 survivor[other] = target
         remap[entity.id] = target
     merges = {old: final(old) for old in survivor}
-    result = {e.id: e for e in found if e.id not in remap}
+    result = {e.id: e for e in found if e.id not in remap and e.id not in fresh}
+    result.update({e.id: e for e in fresh.values()})
     for survivor_id in sorted({final(t) for t in remap.values()}):
         joined = [registry[survivor_id], *(registry[old] for old, new in merges.items() if new == survivor_id),
                   *(e for e in found if remap.get(e.id) and final(remap[e.id]) == survivor_id)]
@@ -189,6 +197,7 @@ def _registered(found: list[Entity], mentions: list[Mention], store: Store,
         # it is a single word (counts are not stored).
         result[survivor_id] = Entity(survivor_id, max(names, key=lambda n: name_rank(n, 0)[:2]),
                                      registry[survivor_id].type, sorted({v for e in joined for v in e.variants}))
+    remap.update({old: e.id for old, e in fresh.items()})
     moved = [Mention(m.article, final(remap.get(m.entity, m.entity)), m.start, m.end, m.text, m.type)
              for m in mentions]
     return sorted(result.values(), key=lambda e: e.id), moved, merges

@@ -668,10 +668,11 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
 
 def name_rank(surface: str, count: int) -> tuple[bool, bool, int, int, int, str]:
     """How well a spelling names its entity: Latin script first (readers of the export), then a full name
-    over a single word, then the commonest: a rare longer form is a common word run into the name
-    ("Biografija Donalda Trumpa" in one heading, beside a hundred "Donald Trump")."""
+    over a single word, then the commonest, then the shortest: a rare longer form is a common word run into
+    the name ("Biografija Donalda Trumpa" in one heading beside a hundred "Donald Trump"; "Monmouth University
+    Biden" once beside one "Joseph Biden")."""
     words = len([w for w in surface.split() if w.casefold() not in _ARTICLE_TOKENS])
-    return surface.isascii(), words > 1, count, words, -len(surface), surface
+    return surface.isascii(), words > 1, count, -words, -len(surface), surface
 
 
 def _document(article: Article) -> str:

@@ -52,6 +52,8 @@ INFLECTED_GROWTH = 4
 # "Wielkiej", "Niemczech", "Европейского", "Българията"; "Rosatom" is no form of "Rosja", nor "Georgelin" of
 # "Georgia".
 _ENDING_LETTERS = frozenset("aeiouyjmchvgz" + "аеиоуыэюяіїєймхвьътг")
+# US states whose name is a given name or a surname as well.
+STATES_NAMED_LIKE_PEOPLE = frozenset({"Virginia", "Washington"})
 # Shortest one-word city name matched in an inflected form: shorter ones are prefixes of too many words.
 MIN_INFLECTED_CITY = 7
 # Shortest country stem a people's name is recognised from ("итал-ианци"; "чех" is too short to be safe).
@@ -131,7 +133,7 @@ class _Known:
     canonical: str
     type: str
     lowercase: bool = False  # also matched in lower case ("brexit" in Czech)
-    city: bool = False  # a city name, which is also a first name often enough ("Riyadh al-Maliki")
+    city: bool = False  # a city or state, named like a person often enough ("Riyadh al-Maliki", "Indiana Jones")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +188,8 @@ def _gazetteer() -> tuple[dict[str, _Known], dict[str, tuple[_Known, int]]]:
                 known.setdefault(normalize(name), _Known(english[code], "LOC"))
     for form, city in _cities().items():
         known.setdefault(form, city)  # a country of the same name wins ("Mexico", "Panama")
+    for form, region in _regions().items():
+        known.setdefault(form, region)  # a country or city of the same name wins ("Georgia", "New York")
     for canonical, entry in _data("organisations.json").items():
         if canonical.startswith("_") or not isinstance(entry, dict):
             continue
@@ -230,6 +234,29 @@ def _cities() -> dict[str, _Known]:
             if name and len(name) > 2:
                 cities.setdefault(normalize(name), _Known(english, "LOC", city=True))
     return cities
+
+
+def _regions() -> dict[str, _Known]:
+    """US states in every gazetteer language (pycountry's ISO 3166-2 names and their translations: Pensylwania,
+    Пенсильвания, Kalifornie), which news names as often as countries and which capitals alone type as
+    nothing in particular. States named like people are left out ("Virginia", "Washington"); one named like a
+    country is told apart from it ("Georgia (US state)", spelt Джорджия where the country is Грузия)."""
+    import gettext
+
+    import pycountry
+
+    states = [s.name for s in pycountry.subdivisions.get(country_code="US") or [] if s.type == "State"]
+    countries = {c.name for c in pycountry.countries}
+    regions: dict[str, _Known] = {}
+    for lang in GAZETTEER_LANGS:
+        found = gettext.find("iso3166-2", pycountry.LOCALES_DIR, [lang])
+        translate = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, [lang]).gettext if found else str
+        for state in states:
+            if state not in STATES_NAMED_LIKE_PEOPLE:
+                canonical = f"{state} (US state)" if state in countries else state
+                # Matched as cities are: a short name only as written (Bulgarian "Мейн" is Maine, "Мей" May).
+                regions.setdefault(normalize(translate(state)), _Known(canonical, "LOC", city=True))
+    return regions
 
 
 @cache
