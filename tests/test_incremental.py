@@ -14,7 +14,7 @@ from storyline import cluster, increment, pipeline
 from storyline.cli import main
 from storyline.export import to_json, validate
 from storyline.model import Article
-from storyline.store import SQLiteStore
+from storyline.store import EntityRecord, SQLiteStore
 
 # Three stories weeks apart, so that the first one's events have closed when the last one arrives.
 DAYS = {
@@ -114,13 +114,19 @@ def test_an_article_changed_since_the_analysis_calls_for_a_full_one(tmp_path: Pa
     store.close()
 
 
-def test_stored_entities_sharing_a_full_name_are_merged_when_a_new_article_names_it(tmp_path: Path) -> None:
+def _grech_analysed(tmp_path: Path, count: int) -> tuple[SQLiteStore, EntityRecord]:
+    """A store of the first `count` days analysed, and its entity Elena Grech."""
     store = SQLiteStore(tmp_path / "s.db")
-    days = sorted(DAYS)
-    pipeline.ingest([_batch(tmp_path / "in", days[:2])], store)
+    pipeline.ingest([_batch(tmp_path / "in", sorted(DAYS)[:count])], store)
     pipeline.analyse(store, incremental=True)
     kept = store.entity("ent-elena-grech")
-    assert kept is not None and len(kept.articles) == 2
+    assert kept is not None and len(kept.articles) == count
+    return store, kept
+
+
+def test_stored_entities_sharing_a_full_name_are_merged_when_a_new_article_names_it(tmp_path: Path) -> None:
+    days = sorted(DAYS)
+    store, kept = _grech_analysed(tmp_path, 2)
     # An earlier run's duplicate (runs before the names met): "Grech" holds the full name and one article.
     store.db.execute("INSERT INTO entities VALUES ('ent-grech', 'Grech', ?, '[\"Elena Grech\", \"Grech\"]')",
                      (kept.entity.type,))
@@ -298,12 +304,8 @@ def test_open_events_are_grouped_into_stories_once_per_run_and_end_as_one_window
 
 
 def test_a_new_entity_of_another_type_never_takes_a_stored_ones_row(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "s.db")
     days = sorted(DAYS)
-    pipeline.ingest([_batch(tmp_path / "in", days[:1])], store)
-    pipeline.analyse(store, incremental=True)
-    grech = store.entity("ent-elena-grech")
-    assert grech is not None
+    store, grech = _grech_analysed(tmp_path, 1)
     other = "ORG" if grech.entity.type != "ORG" else "PER"
     store.db.execute("UPDATE entities SET type = ? WHERE id = 'ent-elena-grech'", (other,))
     store.db.commit()
