@@ -13,6 +13,7 @@ import pytest
 
 from storyline import extract
 from storyline.extraction import extract_batch
+from storyline.extraction.text import made_title
 from storyline.model import Article, RawDocument
 
 # Invented articles: a headline, junk a scraper keeps, and body paragraphs that must all survive.
@@ -199,6 +200,26 @@ def test_lines_recurring_across_articles_of_one_source_are_dropped() -> None:
         assert isinstance(result, Article)
         assert recurring not in result.text
         assert result.text.split("\n\n") == ARTICLES[result.id]["body"]
+
+
+def test_a_standing_note_opening_many_articles_of_a_source_is_not_their_headline() -> None:
+    notes = ["This post is part of our special coverage of the harbour strike in Valletta.",
+             "This post is part of our special coverage of the dock protests of 2026.",
+             "This post is part of our special coverage of the ferry crisis."]
+    documents = [
+        RawDocument(id=lang, source=f"{lang}.txt", kind="text", site="harbour-blog",
+                    content="\n\n".join([note, ARTICLES[lang]["title"], *ARTICLES[lang]["body"]]))
+        for note, lang in zip(notes, ("en", "de", "fr"), strict=True)
+    ]
+    results = [r for r in extract_batch(documents) if isinstance(r, Article)]
+    assert [r.title for r in results] == [ARTICLES[lang]["title"] for lang in ("en", "de", "fr")]
+    two = [r for r in extract_batch(documents[:2]) if isinstance(r, Article)]  # two are no evidence yet
+    assert [r.title for r in two] == [made_title(notes[0]), made_title(notes[1])]
+
+
+def test_a_site_navigation_label_is_no_headline() -> None:
+    article = extract("BBC News Navigation\n\n" + "\n\n".join(ARTICLES["en"]["body"]), kind="text")
+    assert article.title != "BBC News Navigation" and "Navigation" not in article.text
 
 
 def test_bad_kind_raises_value_error() -> None:

@@ -36,6 +36,12 @@ PROSE_WORDS = 15
 # counted twice): a new article brings a body of its own, a copy a few lines at most.
 COPY_LINE_SHARE = 0.5
 COPY_NEW_CHARS = 500
+# A headline whose first OPENING_WORDS words open the headlines of this many independent articles of its
+# source (a standing note, "Ce billet fait partie du dossier spécial de Global Voices sur ...", each ending
+# otherwise) is no headline; counted only for headlines OPENING_WORDS + 2 words or longer, as a line of its own.
+OPENING_WORDS = 5
+MIN_OPENING_RECURRENCE = 3
+_OPENING = "\x1f"  # marks an opening in the evidence: no normalised line starts with a control character
 # Characters of a line hashed into the store key (normalised first): a line longer than this is a paragraph,
 # and its start identifies it.
 KEY_CHARS = 400
@@ -55,18 +61,30 @@ def line_key(line: str) -> str:
 
 
 def evidence_lines(text: str, title: str | None = None) -> list[str]:
-    """The distinct normalised lines of an article (its title first), as the evidence counts them."""
+    """The distinct normalised lines of an article (its title, or else its first line, first), as the evidence
+    counts them, and its headline's opening."""
     lines = [title or "", *text.splitlines()]
     seen: dict[str, None] = {}
     for raw in lines:
         line = normalize(raw.strip().lstrip(BULLETS).strip())
         if line:
             seen.setdefault(line, None)
-    return list(seen)
+    found = list(seen)
+    if found and (start := opening(found[0])):
+        found.append(start)
+    return found
+
+
+def opening(line: str) -> str:
+    """The evidence line of a headline's first words ("" for a short headline)."""
+    words = normalize(line).split()
+    return _OPENING + " ".join(words[:OPENING_WORDS]) if len(words) >= OPENING_WORDS + 2 else ""
 
 
 def is_recurring(line: str, articles: int) -> bool:
     """True when a line seen in `articles` independent articles of one source is boilerplate."""
+    if line.startswith(_OPENING):
+        return articles >= MIN_OPENING_RECURRENCE
     prose = len(line.split()) >= PROSE_WORDS and bool(_SENTENCE_END.search(line))
     return articles >= (MIN_PROSE_RECURRENCE if prose else MIN_RECURRENCE)
 

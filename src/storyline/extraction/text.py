@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from anyascii import anyascii
 
+from storyline.extraction.evidence import opening
 from storyline.extraction.linemodel import LineModel, _line_model
 from storyline.extraction.patterns import (
     _WORD,
@@ -117,8 +118,9 @@ def clean_with_model(content: str, boilerplate: frozenset[str], model: LineModel
 
 def usable_headline(line: str, boilerplate: Container[str] = frozenset()) -> bool:
     """True when `line` can be a headline: not junk or code, not a line recurring across the source's
-    articles, not a byline."""
-    return not (is_junk_line(line) or normalize(line) in boilerplate or is_byline(line))
+    articles or opening many of its headlines, not a byline."""
+    return not (is_junk_line(line) or normalize(line) in boilerplate or opening(line) in boilerplate
+                or is_byline(line))
 
 
 def headline(title: str, site: str = "", lang: str | None = None) -> str:
