@@ -27,7 +27,7 @@ import json
 import pickle
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +36,7 @@ from typing import Any
 from common import bcubed, read_jsonl, table
 
 from storyline import cluster, pipeline, relatedness
+from storyline.model import Entity
 from storyline.store import SQLiteStore
 
 SETS = {"dev": "bsnlp/dev.jsonl.gz", "timelines": "timelines/docs.jsonl.gz",
@@ -91,12 +92,23 @@ def scored(name: str, limit: int, folder: Path, replays: list[str]) -> list[list
     everything = {a: "one" for a in story}
     found = [[name, len(story), len(set(truth.values())), len(sizes), len(digest.events),
               f"{bcubed(truth, story):.3f}", f"{bcubed(truth, everything):.3f}",
-              f"{size}: " + ", ".join(f"{t} {n}" for t, n in mix), f"{seconds:.0f}"]]
+              f"{size}: " + ", ".join(f"{t} {n}" for t, n in mix), shared_names(digest.entities), f"{seconds:.0f}"]]
     for setting in ["replayed as run", *replays]:
         stories = replayed(closed, setting)
         found.append([f"{name}, {setting}", len(stories), "", len(set(stories.values())), "",
-                      f"{bcubed({a: topic[a] for a in stories}, stories):.3f}", "", "", ""])
+                      f"{bcubed({a: topic[a] for a in stories}, stories):.3f}", "", "", "", ""])
     return found if replays else found[:1]
+
+
+def shared_names(entities: list[Entity]) -> str:
+    """How many spellings (normalised) name more than one entity of one type, and how many entities those are:
+    the duplicates a run's windows left in the registry (one spelling of two people is rarer)."""
+    owners: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for entity in entities:
+        for key in entity.name_keys():
+            owners[entity.type, key].add(entity.id)
+    shared = [ids for ids in owners.values() if len(ids) > 1]
+    return f"{len(shared)} / {len(set().union(*shared))}"
 
 
 @contextmanager
@@ -150,7 +162,7 @@ def main() -> int:
     rows = [row for name in args.sets for row in scored(name, args.limit, folder, args.replay)]
     print(table("Stories against the topics, full pipeline (ingest + analyse)",
                 ["set", "articles", "topics", "stories", "events", "story BCubed F1", "all in one story",
-                 "largest story: topics", "seconds"], rows))
+                 "largest story: topics", "spellings in two entities / entities", "seconds"], rows))
     return 0
 
 

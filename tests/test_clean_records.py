@@ -314,3 +314,15 @@ def test_a_browser_prompt_is_junk_but_a_sentence_about_notifications_is_not(line
 
     assert is_junk_line(line)
     assert not is_junk_line("El gobierno decidió activar las notificaciones de alerta sísmica en todo el país.")
+
+
+@pytest.mark.parametrize("line", [
+    "Per offrirle un servizio migliore raccogliamo informazioni di natura tecnica sulla sua navigazione.",
+    "Legga l'informativa sull'utilizzo dei dati personali prima di proseguire.",
+    "BBC News Navigation", "Skip to main content"])
+def test_a_privacy_notice_or_navigation_label_is_no_title(line: str) -> None:
+    # Seen as story titles on the timelines .txt files: an Italian site's data notice, a menu's label.
+    from storyline.extraction import is_junk_line, usable_headline
+
+    assert is_junk_line(line) and not usable_headline(line)
+    assert not is_junk_line("Il governo raccoglie le firme per il referendum sulla navigazione fluviale")

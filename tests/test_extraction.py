@@ -217,10 +217,6 @@ def test_a_standing_note_opening_many_articles_of_a_source_is_not_their_headline
     assert [r.title for r in two] == [made_title(notes[0]), made_title(notes[1])]
 
 
-def test_a_site_navigation_label_is_no_headline() -> None:
-    article = extract("BBC News Navigation\n\n" + "\n\n".join(ARTICLES["en"]["body"]), kind="text")
-    assert article.title != "BBC News Navigation" and "Navigation" not in article.text
-
 
 def test_bad_kind_raises_value_error() -> None:
     with pytest.raises(ValueError, match="kind"):
