@@ -1,4 +1,4 @@
-"""Quotes: who said what, in every quotation-mark style and in six languages (invented sentences)."""
+"""Quotes: who said what, in every quotation-mark style and in ten languages (invented sentences)."""
 
 from __future__ import annotations
 
@@ -50,6 +50,17 @@ CASES = [
     ("es", "“No vamos a ceder”, dijo Carlos Ruiz el lunes.", [("Carlos Ruiz", "No vamos a ceder", True)]),
     ("es", "Carlos Ruiz afirmó que las negociaciones continuarán.",
      [("Carlos Ruiz", "las negociaciones continuarán", False)]),
+    ("cs", "„Nevzdáme se,“ řekl ministr Jan Novák v pondělí.", [("Jan Novák", "Nevzdáme se", True)]),
+    ("cs", "Petra Svobodová přijela do Brna. „Jsme připraveni jednat,“ řekla.",
+     [("Petra Svobodová", "Jsme připraveni jednat", True)]),
+    ("pl", "Anna Nowak stwierdziła, że rozmowy będą kontynuowane.",
+     [("Anna Nowak", "rozmowy będą kontynuowane", False)]),
+    ("pl", "„Nie poddamy się” – powiedział minister Jan Kowalski.", [("Jan Kowalski", "Nie poddamy się", True)]),
+    ("uk", "«Ми не відступимо», — заявив міністр Іван Петренко.", [("Іван Петренко", "Ми не відступимо", True)]),
+    ("uk", "За словами Івана Петренка, переговори продовжаться у травні.",
+     [("Івана Петренка", "переговори продовжаться у травні", False)]),
+    ("bg", "Иван Петров заяви, че преговорите ще продължат.", [("Иван Петров", "преговорите ще продължат", False)]),
+    ("bg", "Мария Иванова пристигна в София. „Готови сме“, каза тя.", [("Мария Иванова", "Готови сме", True)]),
 ]
 
 
