@@ -194,6 +194,25 @@ class StoreContract:
         assert [r.id for r in filled.stories(Filters(entity="كريم الحداد", language="ar")).items] == ["st-dam"]
         validate(to_json(filled.load()))
 
+    def test_an_increment_merges_stored_entities_found_to_be_one(self, filled: Store) -> None:
+        late = _article("port-mt", "en", "Strike ends in Valletta", "Workers in the Maltese capital went back.",
+                        "2026-02-11")
+        filled.add_articles([(late, "h-mt")])
+        port = Event("ev-port", "st-port", "Port strike in Valletta", "Workers struck.", "2026-02-10", ["en"],
+                     ["port-en", "port-mt"])
+        story = Story("st-port", "Valletta port strike", "Workers struck.", ["en"], ["ev-port"],
+                      ["port-en", "port-mt"], [TimelineEntry("2026-02-10", "ev-port", "Port strike in Valletta")])
+        survivor = Entity("e-haddad", "Karim al-Haddad", "PER", ["Karim al-Haddad", "Valletta", "كريم الحداد"])
+        filled.save_increment(Increment([late], [port], [story], {}, [survivor],
+                                        [Mention("port-mt", "e-haddad", 0, 7, "Workers", "PER")],
+                                        entity_merges={"e-valletta": "e-haddad"}), "key3")
+        assert filled.entity("e-valletta") is None and filled.merged_into("e-valletta", "entity") == "e-haddad"
+        found = filled.entity("e-haddad")
+        assert found is not None and found.articles == ["dam-ar", "dam-en", "dam-fr", "port-en", "port-mt"]
+        assert sorted(r.id for r in filled.stories(Filters(entity="Valletta")).items) == ["st-dam", "st-port"]
+        assert filled.entities_by_keys(["valletta"]) == {"valletta": ["e-haddad"]}
+        validate(to_json(filled.load()))
+
     def test_one_analysis_at_a_time(self, store: Store, second: Store) -> None:
         order: list[str] = []
 

@@ -520,8 +520,8 @@ class SQLStore(PageReads):
             for table, column in (("mentions", "entity"), ("quotes", "speaker"), ("actions", "actor"),
                                   ("actions", "target")):
                 cursor.execute(self._sql(f"UPDATE {table} SET {column} = ? WHERE {column} = ?"), (survivor, absorbed))
-            cursor.execute(self._sql("INSERT INTO story_entities SELECT story, ? FROM story_entities WHERE entity = ?"
-                                     " ON CONFLICT DO NOTHING"), (survivor, absorbed))
+            cursor.execute(self._sql("INSERT INTO story_entities SELECT story, CAST(? AS TEXT) FROM story_entities"
+                                     " WHERE entity = ? ON CONFLICT DO NOTHING"), (survivor, absorbed))
             for table, column in (("story_entities", "entity"), ("entity_names", "entity"), ("entities", "id")):
                 cursor.execute(self._sql(f"DELETE FROM {table} WHERE {column} = ?"), (absorbed,))
             cursor.execute(self._sql("UPDATE entity_merges SET survivor = ? WHERE survivor = ?"), (survivor, absorbed))
