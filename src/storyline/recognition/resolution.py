@@ -38,11 +38,11 @@ from storyline.names import (
     translit_logprob,
 )
 from storyline.normalize import ARABIC, CYRILLIC, normalize
+from storyline.recognition.gazetteer import lookup_exact
 from storyline.recognition.spotting import (
     _ARABIC_WORD,
     _ARTICLE_TOKENS,
     INFLECTING,
-    _lookup_exact,
     _lower_words,
     _overlaps,
     _Span,
@@ -616,7 +616,7 @@ def resolve_after(new: Sequence[Article], context: Sequence[Article], known: Seq
 def _known_key(surface: str, kind: str) -> str:
     """The key spotting gave a stored mention: its gazetteer entry's when the surface is one as written (of
     its type), else none yet (a name key, given by `_analyse`)."""
-    entry, exact = _lookup_exact(surface)
+    entry, exact = lookup_exact(surface)
     return "g:" + entry.canonical if entry is not None and exact and entry.type == kind else ""
 
 

@@ -16,19 +16,26 @@ the others are keyed by `storyline.recognition.resolution`.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter, OrderedDict, defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
-from importlib import resources
 
 from storyline.normalize import ARABIC, CYRILLIC, WORD_SPAN, normalize, strip_accents
+from storyline.recognition.gazetteer import (
+    GAZETTEER_LANGS,
+    MAX_NGRAM,
+    MIN_DEMONYM_STEM,
+    country_stems,
+    data_table,
+    gazetteer,
+    inflected,
+    lookup,
+    lookup_exact,
+    multiword_starts,
+)
 
-# Locales whose CLDR territory names feed the place gazetteer: the six product languages and the Slavic
-# languages of the BSNLP benchmark.
-GAZETTEER_LANGS = ("en", "ar", "ru", "de", "fr", "es", "bg", "cs", "pl", "sl", "uk", "hr", "sk", "it", "tr")
 # Languages that inflect names (Trump -> Trumpa, Лавров -> Лаврова): their name keys drop case endings.
 INFLECTING = frozenset({"ru", "uk", "bg", "cs", "pl", "sl", "hr", "sk", "sr", "be", "mk"})
 # Languages that capitalise every noun, so capitalisation says little: a capitalised word is a common noun
@@ -41,23 +48,6 @@ NOUN_CAPITALISING = frozenset({"de", "lb"})
 NOUN_ZIPF = 4.0
 NOUN_GAP = 2.4
 NOUN_REFERENCE_LANGUAGES = ("en", "fr", "es", "it", "nl")
-MAX_NGRAM = 4
-# Inflected gazetteer look-up (_inflected): words agree on at least this many first letters, a listed word may
-# lose this many final letters and the text's word add this many. Set by hand on BSNLP dev (Polish, Czech,
-# Slovene and Ukrainian case forms of the UK, the EU and its bodies): linking pairwise F1 0.744 -> 0.807.
-INFLECTED_PREFIX = 3
-INFLECTED_CHANGE = 2
-INFLECTED_GROWTH = 4
-# What a case ending (or Bulgarian's article) adds is made of these letters (accents stripped): "Rosji",
-# "Wielkiej", "Niemczech", "Европейского", "Българията"; "Rosatom" is no form of "Rosja", nor "Georgelin" of
-# "Georgia".
-_ENDING_LETTERS = frozenset("aeiouyjmchvgz" + "аеиоуыэюяіїєймхвьътг")
-# US states whose name is a given name or a surname as well.
-STATES_NAMED_LIKE_PEOPLE = frozenset({"Virginia", "Washington"})
-# Shortest one-word city name matched in an inflected form: shorter ones are prefixes of too many words.
-MIN_INFLECTED_CITY = 7
-# Shortest country stem a people's name is recognised from ("итал-ианци"; "чех" is too short to be safe).
-MIN_DEMONYM_STEM = 4
 # wordfreq Zipf frequency from which a sentence-initial word that the batch also writes in lower case heads no
 # name phrase ("Решение суда"). BSNLP dev relaxed F1 0.819 -> 0.821 at 3.0 and at 4.0, every topic up.
 COMMON_HEAD_ZIPF = 3.0
@@ -81,8 +71,6 @@ MAX_ACRONYM = 5
 CAPITALS_WORD_ZIPF = 5.5
 # Capitalised runs longer than this are titles of things, not people ("Juan Carlos de Borbón" is the limit).
 MAX_PERSON_WORDS = 4
-# Stems shorter than this are not looked up with their ending removed ("Ира" is not "Ирак").
-MIN_STEM = 4
 # Words a sentence may start with that are common words, not names: wordfreq Zipf frequency at or above
 # this in the article's language (3.0 = once per million words), unless the text also capitalises the word
 # mid-sentence. Chosen on BSNLP dev relaxed F1: 4.0 -> 0.787, 3.0 -> 0.800, 2.5 -> 0.801 (kept 3.0, the
@@ -124,16 +112,6 @@ _JOINED_ARTICLE = re.compile(r"^(?:[AaEe]l|[Aa][dnrstz]|[Aa]sh|[Аа]ль|[Ээ]
 # Languages not written in the Latin script (Serbian, written in both, is left out).
 _SCRIPT_OF_LANGUAGE = {"ru": "cyrillic", "uk": "cyrillic", "bg": "cyrillic", "be": "cyrillic", "mk": "cyrillic",
                        "ar": "arabic", "fa": "arabic", "ur": "arabic"}
-# Arabic one-letter prefixes (and, by, for, like) written onto the next word: "وروسيا", "بموسكو".
-_ARABIC_PREFIXES = ("و", "ب", "ل", "ف", "ك")
-
-
-@dataclass(frozen=True, slots=True)
-class _Known:
-    canonical: str
-    type: str
-    lowercase: bool = False  # also matched in lower case ("brexit" in Czech)
-    city: bool = False  # a city or state, named like a person often enough ("Riyadh al-Maliki", "Indiana Jones")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,108 +139,10 @@ class _Span:
     strong: bool = False  # found by a gazetteer or a role pattern, not by capitals alone
 
 
-def _data(name: str) -> dict[str, object]:
-    table: dict[str, object] = json.loads(
-        resources.files("storyline").joinpath(f"data/{name}").read_text("utf-8")
-    )
-    return table
-
-
-def _stem(form: str) -> str:
-    """A normalised name without accents and the final vowels of each word, for matching inflected forms
-    (Норвегии ~ Норвегия, Evropské unii ~ Evropská unie)."""
-    return " ".join(re.sub(r"[aeiouyаеиоуыэюяёєіїъь]+$", "", w) for w in strip_accents(form).split())
-
-
-@lru_cache(maxsize=1)
-def _gazetteer() -> tuple[dict[str, _Known], dict[str, tuple[_Known, int]]]:
-    """Normalised surface form -> known entity, and by stem (for inflected forms) with the shortest form's
-    length: case endings replace or add letters, so a shorter word ("Доминик") is another name."""
-    from babel import Locale
-
-    known: dict[str, _Known] = {}
-    english = Locale("en").territories
-    for lang in GAZETTEER_LANGS:
-        for code, name in Locale(lang).territories.items():
-            if code.isalpha() and code in english:
-                known.setdefault(normalize(name), _Known(english[code], "LOC"))
-    for form, city in _cities().items():
-        known.setdefault(form, city)  # a country of the same name wins ("Mexico", "Panama")
-    for form, region in _regions().items():
-        known.setdefault(form, region)  # a country or city of the same name wins ("Georgia", "New York")
-    for canonical, entry in _data("organisations.json").items():
-        if canonical.startswith("_") or not isinstance(entry, dict):
-            continue
-        for aliases in entry["aliases"].values():
-            for alias in aliases:
-                known[normalize(alias)] = _Known(canonical, entry["type"], bool(entry.get("lowercase")))
-    stems: dict[str, tuple[_Known, int]] = {}
-    clashes: set[str] = set()
-    for form, entry in known.items():
-        stem = _stem(form)
-        if len(stem) >= MIN_STEM and not ARABIC.search(form):
-            if stem in stems and stems[stem][0] != entry:
-                clashes.add(stem)
-            stems[stem] = (entry, min(len(form), stems[stem][1] if stem in stems else len(form)))
-    return known, {s: e for s, e in stems.items() if s not in clashes}
-
-
-def _cities() -> dict[str, _Known]:
-    """Major cities in every gazetteer language: CLDR's exemplar cities of the time zones (Kyiv, Київ, كييف,
-    Kyjev). Antarctic stations and Etc zones are left out: their names are surnames ("Davis", "Casey")."""
-    from babel import Locale
-    from babel.dates import get_timezone_location
-
-    cities: dict[str, _Known] = {}
-    # Each locale lists the zones whose city it names differently from English; together they cover the
-    # cities news names (London, Kyiv, Brussels, New York ...).
-    zones = sorted({str(z) for lang in GAZETTEER_LANGS for z in Locale(lang).time_zones
-                    if "/" in str(z) and not str(z).startswith(("Antarctica/", "Etc/"))})
-    for zone in zones:
-        try:
-            english = get_timezone_location(zone, locale="en", return_city=True)
-        except (LookupError, ValueError):
-            continue
-        for lang in GAZETTEER_LANGS:
-            # The locale's own entry first: zoneinfo renames zones (Europe/Kiev -> Europe/Kyiv) and the
-            # renamed zone misses the locale's override (Київ).
-            name = Locale(lang).time_zones.get(zone, {}).get("city")
-            try:
-                name = name or get_timezone_location(zone, locale=lang, return_city=True)
-            except (LookupError, ValueError):
-                continue
-            if name and len(name) > 2:
-                cities.setdefault(normalize(name), _Known(english, "LOC", city=True))
-    return cities
-
-
-def _regions() -> dict[str, _Known]:
-    """US states in every gazetteer language (pycountry's ISO 3166-2 names and their translations: Pensylwania,
-    Пенсильвания, Kalifornie), which news names as often as countries and which capitals alone type as
-    nothing in particular. States named like people are left out ("Virginia", "Washington"); one named like a
-    country is told apart from it ("Georgia (US state)", spelt Джорджия where the country is Грузия)."""
-    import gettext
-
-    import pycountry
-
-    states = [s.name for s in pycountry.subdivisions.get(country_code="US") or [] if s.type == "State"]
-    countries = {c.name for c in pycountry.countries}
-    regions: dict[str, _Known] = {}
-    for lang in GAZETTEER_LANGS:
-        found = gettext.find("iso3166-2", pycountry.LOCALES_DIR, [lang])
-        translate = gettext.translation("iso3166-2", pycountry.LOCALES_DIR, [lang]).gettext if found else str
-        for state in states:
-            if state not in STATES_NAMED_LIKE_PEOPLE:
-                canonical = f"{state} (US state)" if state in countries else state
-                # Matched as cities are: a short name only as written (Bulgarian "Мейн" is Maine, "Мей" May).
-                regions.setdefault(normalize(translate(state)), _Known(canonical, "LOC", city=True))
-    return regions
-
-
 @cache
 def _words(lang: str | None) -> _Words:
     """The word tables of one language, or of all languages merged when it is unknown or has no table."""
-    table = _data("name_words.json")
+    table = data_table("name_words.json")
     langs = [lang] if lang in table else [k for k in table if not k.startswith("_")]
     merged: dict[str, set[str]] = defaultdict(set)
     for code in langs:
@@ -359,85 +239,6 @@ def _common_word(word: str, lang: str | None) -> bool:
         return False
 
 
-def _lookup(surface: str) -> _Known | None:
-    """The gazetteer entry of a surface form, allowing an Arabic article/prefix or a Slavic case ending."""
-    return _lookup_exact(surface)[0]
-
-
-@lru_cache(maxsize=200_000)
-def _lookup_exact(surface: str) -> tuple[_Known | None, bool]:
-    """The gazetteer entry of a surface form and whether it matched without removing an ending."""
-    known, stems = _gazetteer()
-    form = normalize(surface)
-    # A name's final dot is cut as sentence punctuation ("U.S" of "U.S."): put it back to look it up.
-    found = known.get(form) or (known.get(form + ".") if "." in form else None)
-    if found is not None:
-        return found, True
-    if ARABIC.search(form):
-        for prefix in ("", *_ARABIC_PREFIXES):
-            rest = form[len(prefix):] if form.startswith(prefix) else None
-            if prefix == "ل" and form.startswith("لل"):
-                rest = "ا" + form[1:]  # "للأمم المتحدة": li- + al- written as "لل"
-            if rest is None or len(rest) < 3:
-                continue
-            found = known.get(rest) or (known.get(rest[2:]) if rest.startswith("ال") and " " not in rest else None)
-            if found is not None:
-                break
-        return found, True
-    if len(form.split()) <= MAX_NGRAM:
-        stem = _stem(form)
-        for cut in range(0, 3):
-            candidate = stem[: len(stem) - cut] if cut else stem
-            if len(candidate) >= MIN_STEM and candidate in stems and len(form) >= stems[candidate][1]:
-                found = stems[candidate][0]
-                break
-    return found, False
-
-
-@lru_cache(maxsize=1)
-def _prefix_index() -> dict[tuple[str, ...], list[tuple[tuple[str, ...], _Known]]]:
-    """Latin and Cyrillic gazetteer forms by the first letters of each word, for inflected look-ups."""
-    index: dict[tuple[str, ...], list[tuple[tuple[str, ...], _Known]]] = defaultdict(list)
-    for form, entry in _gazetteer()[0].items():
-        words = tuple(strip_accents(form).split())
-        if not ARABIC.search(form) and all(len(w) >= INFLECTED_PREFIX for w in words):
-            index[tuple(w[:INFLECTED_PREFIX] for w in words)].append((words, entry))
-    return index
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """Number of leading characters two words share."""
-    size = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        size += 1
-    return size
-
-
-def _inflected(form: str) -> _Known | None:
-    """The gazetteer entry whose words the words of `form` inflect, word by word ("Wielkiej Brytanii" ->
-    "Wielka Brytania", "Unii Europejskiej" -> "Unia Europejska"): each word keeps all but the last
-    INFLECTED_CHANGE letters of the listed word and adds at most INFLECTED_GROWTH; the longest agreement wins
-    ("Australii" is Australia, not Austria)."""
-    words = tuple(strip_accents(form).split())
-    best, best_score = None, 0
-    for listed, entry in _prefix_index().get(tuple(w[:INFLECTED_PREFIX] for w in words), ()):
-        if len(listed) != len(words) or (entry.city and len(words) == 1 and len(listed[0]) < MIN_INFLECTED_CITY):
-            continue  # "Komisji" is not the city Komor: short city names only match as written
-        score = 0
-        for mine, theirs in zip(words, listed, strict=True):
-            common = _common_prefix(mine, theirs)
-            if common < max(INFLECTED_PREFIX, len(theirs) - INFLECTED_CHANGE) or len(mine) - common > INFLECTED_GROWTH \
-                    or not _ENDING_LETTERS.issuperset(mine[common:]):
-                break
-            score += common
-        else:
-            if score > best_score:
-                best, best_score = entry, score
-    return best
-
-
 def recognise(text: str, lang: str | None = None, lower: frozenset[str] | None = None) -> list[_Span]:
     """Candidate mentions of one text: gazetteer matches, capitalised runs, Arabic role patterns.
 
@@ -491,7 +292,7 @@ def _acronym_of_place(text: str, spans: list[_Span]) -> list[_Span]:
         if (before is not None and span.type == "LOC" and span.key.startswith("g:")
                 and text[before.end:span.start] == " " and before.text.isupper()
                 and 2 <= len(before.text) <= MAX_ACRONYM and " " not in before.text
-                and not before.key.startswith("g:") and not _lookup_exact(span.text)[1]):
+                and not before.key.startswith("g:") and not lookup_exact(span.text)[1]):
             out[-1] = _Span(before.start, span.end, text[before.start:span.end], "ORG", "")
             continue
         out.append(span)
@@ -510,7 +311,7 @@ def _overlaps(span: _Span, taken: Iterable[tuple[int, int]]) -> bool:
 def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Span]:
     words = list(WORD_SPAN.finditer(text))
     spans: list[_Span] = []
-    starts = _multiword_starts()
+    starts = multiword_starts()
     index = 0
     while index < len(words):
         first = normalize(words[index].group())
@@ -519,15 +320,15 @@ def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Sp
             start, end = words[index].start(), words[index + size - 1].end()
             surface = text[start:end]
             possessive = _POSSESSIVE.fullmatch(surface) if size == 1 else None
-            if possessive and _lookup(surface) is None:
+            if possessive and lookup(surface) is None:
                 surface = possessive.group(1)  # "Malta's Marsaxlokk": the place without its 's
                 end = start + len(surface)
             if size == 1 and not ARABIC.search(surface) and not surface[:1].isupper():
-                entry = _lookup(surface)  # "brexitu": inflected forms too
+                entry = lookup(surface)  # "brexitu": inflected forms too
                 if entry is None or not entry.lowercase:
                     continue  # a lower-case Latin/Cyrillic word is a common word ("union")
             if size == 1:
-                known, exact = _lookup_exact(surface)
+                known, exact = lookup_exact(surface)
                 if known is not None and not exact and not known.lowercase and _adjectival(surface, lower):
                     known = None  # "Pákistánský", "Ирландская": an adjective of the place, not the place
                 if known is not None and (_name_before(text, words, index) or (
@@ -535,9 +336,9 @@ def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Sp
                     known = None  # "Северна Ирландия", "Riyadh al-Maliki": part of a longer name
             else:
                 form = normalize(surface)
-                known = _gazetteer()[0].get(form)
+                known = gazetteer()[0].get(form)
                 if known is None and ARABIC.search(form):
-                    known = _lookup(surface)  # "للأمم المتحدة": a clitic on the first word
+                    known = lookup(surface)  # "للأمم المتحدة": a clitic on the first word
                 if known is not None and known.city and _name_after(text, words, index + size - 1):
                     known = None  # "New York Times": a city opens a longer name
             if known is not None and (size > 1 or len(surface) > 2 or surface.isupper()):
@@ -549,39 +350,13 @@ def _gazetteer_spans(text: str, lower: frozenset[str] = frozenset()) -> list[_Sp
     return spans
 
 
-@lru_cache(maxsize=1)
-def _multiword_starts() -> frozenset[str]:
-    """First words of the gazetteer's multi-word forms: a word that starts none opens no longer match, so
-    the look-up of its 2- to 4-word surfaces is skipped (Arabic words may carry a clitic and are not)."""
-    return frozenset(match.group() for form in _gazetteer()[0] if " " in form
-                     for match in [WORD_SPAN.match(form)] if match)
-
-
-@lru_cache(maxsize=1)
-def _country_stems() -> dict[str, _Known]:
-    """One-word country names by stem, with and without final vowels ("българ", "британ", "росси", "росс"):
-    the stems peoples' names are made from. Stems shared by two countries are left out."""
-    stems: dict[str, _Known] = {}
-    clashes: set[str] = set()
-    for form, entry in _gazetteer()[0].items():
-        if entry.type != "LOC" or entry.city or " " in form or ARABIC.search(form):
-            continue
-        form = strip_accents(form)
-        for stem in {form[:-1], re.sub(r"[aeiouyаеиоуыэюяёєіїъь]+$", "", form)}:
-            if len(stem) >= MIN_DEMONYM_STEM:
-                if stems.get(stem, entry) != entry:
-                    clashes.add(stem)
-                stems[stem] = entry
-    return {s: e for s, e in stems.items() if s not in clashes}
-
-
 def _demonym_spans(text: str, lang: str | None) -> list[_Span]:
     """Names of peoples in languages that write them in lower case ("британците", "украинцы"): a country
     stem plus a demonym ending of the language; each is a mention of its country, as BSNLP annotates them."""
     endings = _words(lang).demonyms if lang else frozenset()
     if not endings:
         return []
-    stems = _country_stems()
+    stems = country_stems()
     spans: list[_Span] = []
     for match in WORD_SPAN.finditer(text):
         word = strip_accents(match.group().casefold())
@@ -614,7 +389,7 @@ def _name_before(text: str, words: list[re.Match[str]], index: int) -> bool:
     if bool(CYRILLIC.search(form)) != bool(CYRILLIC.search(words[index].group())):
         return False
     words_ = _words(None)
-    return not (form in words_.function or form.casefold() in words_.titles or _lookup(form) is not None)
+    return not (form in words_.function or form.casefold() in words_.titles or lookup(form) is not None)
 
 
 def _name_after(text: str, words: list[re.Match[str]], index: int) -> bool:
@@ -697,13 +472,13 @@ def _phrase_spans(text: str, lang: str | None, gazetteer: list[_Span],
     multi = [(g.start, g.end) for g in gazetteer if " " in g.text]
     for match in pattern.finditer(text):
         start, end = match.start(), match.end()
-        if match.group("place") and _lookup(match.group("place")) is None:
+        if match.group("place") and lookup(match.group("place")) is None:
             end = match.end("tail")  # "Европейския съвет Доналд Туск": a person follows
         head = match.group("head")
         if _starts_sentence(text, start) and (
                 head.casefold() in _words(lang).titles or _common_head(head, lang, lower)):
             continue
-        known = _lookup(text[start:end]) or _inflected(normalize(text[start:end]))
+        known = lookup(text[start:end]) or inflected(normalize(text[start:end]))
         span = _Span(start, end, text[start:end], known.type if known else "ORG",
                      "g:" + known.canonical if known else "", strong=known is not None)
         if not _overlaps(span, multi):
@@ -754,7 +529,7 @@ def _title_case_lines(text: str, lang: str | None) -> list[tuple[int, int]]:
         if len(words) < TITLE_CASE_WORDS or not all(w[0].isupper() for w in longer):
             continue
         ordinary = [w for w in words[1:] if w[0].isupper() and (w in words_.function or (
-            _zipf(w, lang) >= TITLE_CASE_ZIPF and w.casefold() not in words_.titles and _lookup(w) is None))]
+            _zipf(w, lang) >= TITLE_CASE_ZIPF and w.casefold() not in words_.titles and lookup(w) is None))]
         if len(ordinary) >= TITLE_CASE_ORDINARY:
             lines.append((line.start(), line.end()))
     return lines
@@ -825,7 +600,7 @@ def _after_place(text: str, start: int, end: int) -> list[tuple[int, int]]:
     words = list(re.finditer(r"\S+", text[start:end]))
     for size in range(min(len(words) - 1, 3), 0, -1):
         head = text[start:start + words[size - 1].end()]
-        if (_lookup(head) is not None or (size > 1 and _inflected(normalize(head)) is not None)) and not any(
+        if (lookup(head) is not None or (size > 1 and inflected(normalize(head)) is not None)) and not any(
                 w.group()[:1].islower() for w in words[size:size + 1]):
             return [(start, start + words[size - 1].end()), (start + words[size].start(), end)]
     return [(start, end)]
@@ -878,7 +653,7 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
         return None  # a caption's direction ("(L-R)"), not an acronym
     tokens = surface.split()
     sentence_start = bool(_starts_sentence(text, start))
-    place, exact = _lookup_exact(surface)
+    place, exact = lookup_exact(surface)
     acronym = surface.isupper() and 2 <= len(surface) <= MAX_ACRONYM  # "ČTK", "PAP": agencies sign off
     if len(tokens) == 1 and not titled and sentence_start and (surface in words.function or (
         (_common_word(surface, lang) or surface.casefold() in lower
@@ -889,22 +664,22 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     )):
         return None  # a common word that only starts a sentence
     if len(tokens) == 1 and not titled and not surface.isupper() and surface.casefold() in lower and (
-            _zipf(surface, lang) >= LOWER_WORD_ZIPF) and _lookup(surface) is None and (
+            _zipf(surface, lang) >= LOWER_WORD_ZIPF) and lookup(surface) is None and (
             sentence_start or not surface.casefold().startswith(words.continuations)):
         return None  # a common word the batch also writes in lower case, capitalised in a heading or a title
-    if len(tokens) == 1 and not titled and _common_noun(surface, lang) and _lookup(surface) is None:
+    if len(tokens) == 1 and not titled and _common_noun(surface, lang) and lookup(surface) is None:
         return None  # a German common noun
     if len(tokens) == 1 and surface.isupper() and not titled and _zipf(surface, lang) >= CAPITALS_WORD_ZIPF and (
-            _lookup(surface) is None):
+            lookup(surface) is None):
         return None  # "QUE", "TUTTI": an ordinary word of a heading in capitals, no acronym
     if len(tokens) == 1 and surface in words.generic_heads:
         return None  # "the (Foreign) Ministry": which one the context says, the name does not
     # Only names that passed the filters above are compared with inflected gazetteer forms ("Wielkiej
     # Brytanii"): a capitalised adjective would otherwise become its country.
-    known, exact = _lookup_exact(surface)
+    known, exact = lookup_exact(surface)
     if known is not None and not exact and not known.lowercase and _adjectival(surface, lower):
         known = None
-    known = known or (_inflected(normalize(surface)) if lang in INFLECTING else None)
+    known = known or (inflected(normalize(surface)) if lang in INFLECTING else None)
     if known is not None:
         return _Span(start, end, surface, known.type, "g:" + known.canonical, strong=True)
     # Particles and a free-standing Arabic article are no names of their own: "Al Jazeera" is one name word,
@@ -915,7 +690,7 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     elif any(t in words.org_heads for t in tokens) or (surface.isupper() and len(surface) <= 6):
         kind = "ORG"
     elif titled or (2 <= len(named) <= MAX_PERSON_WORDS and not any(
-            t.casefold() in lower or _lookup(t) is not None for t in named[1:])):
+            t.casefold() in lower or lookup(t) is not None for t in named[1:])):
         # A person's name has no word that the batch also writes in lower case ("White House", "Six-Day
         # War", "Getty Images"), particles aside ("von der Leyen"), and no place in it.
         kind = "PER"
@@ -963,19 +738,19 @@ def _role_spans(text: str, lang: str | None) -> list[_Span]:
         cursor = index + len(role)
         skipped = 0
         while cursor < len(tokens) and forms[cursor].startswith("ال") and skipped < 3 and (
-            _lookup(forms[cursor]) is not None or forms[cursor].endswith(("ي", "يه", "يين", "يه"))
+            lookup(forms[cursor]) is not None or forms[cursor].endswith(("ي", "يه", "يين", "يه"))
             or forms[cursor] in {"الخارجيه", "الوزراء", "العام", "الخاص", "الدائم"}
         ):
             cursor += 1
             skipped += 1
         for size in (3, 2):  # the body the role belongs to: "الأمين العام للأمم المتحدة أنطونيو غوتيريش"
-            if cursor + size < len(tokens) and _lookup(" ".join(forms[cursor:cursor + size])) is not None:
+            if cursor + size < len(tokens) and lookup(" ".join(forms[cursor:cursor + size])) is not None:
                 cursor += size
                 break
         name: list[int] = []
         while cursor < len(tokens) and len(name) < 2:
             form = forms[cursor]
-            if form in words.stop or _lookup(form) is not None or len(form) < 2 or (
+            if form in words.stop or lookup(form) is not None or len(form) < 2 or (
                 name == [] and form.startswith("ال")
             ):
                 break
