@@ -3,9 +3,9 @@
 There is no trained NER model that works offline for most of storyline's languages, so spotting is a short
 cascade, every step driven by per-language data tables (data/name_words.json, organisations.json):
 
-1. gazetteers in any script: CLDR country names (babel) in many locales and a multilingual alias table of
-   organisations, groupings and news media ("Quartet" / "الرباعية" / "Квартет"); Slavic case endings are
-   tolerated;
+1. the gazetteer in any script (`storyline.recognition.gazetteer`: CLDR countries and cities, US states, a
+   multilingual alias table of organisations, groupings and news media, "Quartet" / "الرباعية" / "Квартет");
+   Slavic case endings are tolerated;
 2. capitalised runs in Latin and Cyrillic, split at gazetteer matches, with leading titles and
    sentence-initial function words removed ("Foreign Minister Sergey Lavrov" -> "Sergey Lavrov");
 3. role patterns for Arabic, which has no capitals ("وزير الخارجية الروسي سيرغي لافروف").
