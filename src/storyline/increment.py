@@ -149,10 +149,10 @@ def _registered(found: list[Entity], mentions: list[Mention], store: Store,
     An entity `known` to be a stored one of its type, or with the id of one, is that entity (its variants
     grow); else the stored entity of its type that shares one of its full names (a key of two words or more)
     or, failing that, the only one that shares any of its spellings; others are new (renamed when a stored
-    entity of another type has their id). Stored entities of its type sharing one of
-    its full names with it are the same person or body (a shared full name is the corroboration a surname or a
-    transliteration lacks): they are merged into the one it maps to, which mends the duplicates that earlier
-    runs made before the names met. Returns the entities, the mentions, and absorbed -> survivor ids."""
+    entity of another type has their id). Stored entities of its type sharing one of its full names with it
+    are the same person or body (a shared full name is the corroboration a surname or a transliteration
+    lacks): they are merged into the one it maps to, which mends the duplicates that earlier runs made before
+    the names met. Returns the entities, the mentions, and absorbed -> survivor ids."""
     typed = {e.id: f"{e.id}-{e.type.lower()}" for e in found}  # the id of a new one whose id a stored one of
     # another type has (resolution gives two types of one name such ids too)
     stored = store.entities_by_id(sorted({*(e.id for e in found), *typed.values(), *known.values()}))
