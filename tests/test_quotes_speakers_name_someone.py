@@ -1,5 +1,6 @@
 """Quote speakers are names, roles or resolved pronouns, never a bare pronoun, article, preposition or
-connective, in every language with a speech-verb table (Spanish, French and Italian here).
+connective, in every language with a speech-verb table (Spanish, French, Italian, Czech, Bulgarian and
+Polish here).
 
 Every text here is invented for the tests.
 """
@@ -16,6 +17,11 @@ from storyline.recognition import resolve
 
 # (language, text, expected (speaker_name, quoted text, direct) in text order)
 CASES = [
+    ("cs", "Ve středu řekl ministr Jan Novák, že jednání budou pokračovat.",
+     [("Jan Novák", "jednání budou pokračovat", False)]),
+    ("cs", "Jak se uvádí v tisku, jednání budou pokračovat.", []),
+    ("bg", "Както се казва, „няма време“.", []),
+    ("pl", "Mówi się, że rozmowy będą kontynuowane.", [(None, "rozmowy będą kontynuowane", False)]),
     ("fr", "Le ministre Jean Dupont est arrivé à Tunis. Selon lui, les négociations reprendront lundi.",
      [("Jean Dupont", "les négociations reprendront lundi", False)]),
     ("fr", "Selon lui, les négociations reprendront lundi prochain.",
