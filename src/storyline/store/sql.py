@@ -516,14 +516,18 @@ class SQLStore(PageReads):
     def _merge_entities(self, cursor: Any, merges: Mapping[str, str]) -> None:
         """Point every row naming an absorbed entity at its survivor (whose row the increment wrote) and drop
         the absorbed one, remembering where it went for links made before."""
+        stored = self.entities_by_id(sorted(merges))
         for absorbed, survivor in sorted(merges.items()):
             for table, column in (("mentions", "entity"), ("quotes", "speaker"), ("actions", "actor"),
                                   ("actions", "target")):
                 cursor.execute(self._sql(f"UPDATE {table} SET {column} = ? WHERE {column} = ?"), (survivor, absorbed))
             cursor.execute(self._sql("INSERT INTO story_entities SELECT story, CAST(? AS TEXT) FROM story_entities"
                                      " WHERE entity = ? ON CONFLICT DO NOTHING"), (survivor, absorbed))
-            for table, column in (("story_entities", "entity"), ("entity_names", "entity"), ("entities", "id")):
+            for table, column in (("story_entities", "entity"), ("entities", "id")):
                 cursor.execute(self._sql(f"DELETE FROM {table} WHERE {column} = ?"), (absorbed,))
+            names = sorted(stored[absorbed].name_keys()) if absorbed in stored else []  # by key: the index's order
+            cursor.executemany(self._sql("DELETE FROM entity_names WHERE key = ? AND entity = ?"),
+                               [(key, absorbed) for key in names])
             cursor.execute(self._sql("UPDATE entity_merges SET survivor = ? WHERE survivor = ?"), (survivor, absorbed))
         cursor.executemany(self._sql("INSERT INTO entity_merges VALUES (?, ?) ON CONFLICT (absorbed) DO UPDATE"
                                      " SET survivor = excluded.survivor"), sorted(merges.items()))
