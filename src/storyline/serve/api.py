@@ -34,6 +34,7 @@ from storyline.serve.schemas import (
     StoryOut,
 )
 from storyline.serve.settings import Settings
+from storyline.serve.stores import threaded
 from storyline.serve.text import link
 from storyline.store import Store, StorySort
 
@@ -64,6 +65,7 @@ def _missing(kind: str, item_id: str) -> HTTPException:
 
 
 @router.get("/health", response_model=HealthOut)
+@threaded
 def health(request: Request) -> dict[str, Any]:
     """Whether the store answers, and whether this server takes writes."""
     settings = _settings(request)
@@ -72,6 +74,7 @@ def health(request: Request) -> dict[str, Any]:
 
 
 @router.get("/stories", response_model=StoriesOut)
+@threaded
 def stories(request: Request, language: str | None = None, since: str | None = None, until: str | None = None,
             entity: str | None = None, text: str | None = None, sort: StorySort = "recent", limit: Limit = 20,
             offset: Offset = 0) -> dict[str, Any]:
@@ -84,6 +87,7 @@ def stories(request: Request, language: str | None = None, since: str | None = N
 
 
 @router.get("/stories/{story_id:path}", response_model=StoryOut, responses={301: {"description": "merged"}})
+@threaded
 def story(request: Request, story_id: str) -> Any:
     """A story; one absorbed by a merge redirects to the story that absorbed it."""
     store = _reader(request)
@@ -97,6 +101,7 @@ def story(request: Request, story_id: str) -> Any:
 
 
 @router.get("/events/{event_id:path}", response_model=EventOut)
+@threaded
 def event(request: Request, event_id: str) -> dict[str, Any]:
     """An event with its articles in every language."""
     found = _reader(request).event(event_id)
@@ -106,6 +111,7 @@ def event(request: Request, event_id: str) -> dict[str, Any]:
 
 
 @router.get("/articles/{article_id:path}", response_model=ArticleOut)
+@threaded
 def article(request: Request, article_id: str) -> dict[str, Any]:
     """An analysed article (one waiting for analysis is not shown yet) with its event and story."""
     store = _reader(request)
@@ -117,6 +123,7 @@ def article(request: Request, article_id: str) -> dict[str, Any]:
 
 
 @router.get("/entities/{entity_id:path}", response_model=EntityOut, responses={301: {"description": "merged"}})
+@threaded
 def entity(request: Request, entity_id: str) -> Any:
     """An entity with every spelling it was found under and every article naming it; one found to be another
     entity redirects to it."""
@@ -131,6 +138,7 @@ def entity(request: Request, entity_id: str) -> Any:
 
 
 @router.get("/search", response_model=SearchOut)
+@threaded
 def search(request: Request, q: Annotated[str, Query(max_length=views.MAX_FILTER_CHARS)], language: str | None = None,
            since: str | None = None, until: str | None = None, entity: str | None = None, limit: Limit = 20,
            offset: Offset = 0) -> dict[str, Any]:

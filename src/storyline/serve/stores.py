@@ -9,12 +9,16 @@ each pool thread keeps its own reader.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from starlette.concurrency import run_in_threadpool
 
 from storyline.store import PostgresStore, SQLiteStore, Store, open_store
 
@@ -25,6 +29,9 @@ READ_DEADLINE_SECONDS = 5.0
 # SQLite virtual-machine steps between two looks at the clock: a look costs well under a microsecond, and
 # SQLite runs millions of steps a second.
 PROGRESS_STEPS = 10_000
+
+_Params = ParamSpec("_Params")
+_Answer = TypeVar("_Answer")
 
 
 class StoreSource:
@@ -72,6 +79,18 @@ class StoreSource:
             yield store
         finally:
             store.close()
+
+
+def threaded(read: Callable[_Params, _Answer]) -> Callable[_Params, Awaitable[_Answer]]:
+    """An endpoint that reads the store, as a coroutine running `read` in a worker thread. FastAPI takes a
+    plain function's endpoint to a thread twice (to run it, then to validate its answer against the response
+    model), and a trip through the thread pool costs about what a cached answer does (bench/serve.py)."""
+
+    @functools.wraps(read)
+    async def endpoint(*args: _Params.args, **kwargs: _Params.kwargs) -> _Answer:
+        return await run_in_threadpool(read, *args, **kwargs)
+
+    return endpoint
 
 
 def timed_out(error: BaseException) -> bool:
