@@ -164,6 +164,13 @@ def _words(lang: str | None) -> _Words:
                   frozenset(merged["misc_heads"]), frozenset(merged["generic_heads"]))
 
 
+@cache
+def _org_heads(lang: str | None) -> frozenset[str]:
+    """Words that make a name a body's, in the language and in English, which news in any language quotes
+    ("sondażu Monmouth University")."""
+    return _words(lang).org_heads | _words("en").org_heads
+
+
 @lru_cache(maxsize=1)
 def _wide_calendar_words() -> frozenset[str]:
     """Full month and weekday names only: abbreviations are first names too ("Jan Novák", "Mar")."""
@@ -506,6 +513,7 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
             pieces = [p for piece in pieces for p in _runs_of_names(text, *piece, names)]
         pieces = [p for piece in pieces for p in _after_acronym(text, *piece)]
         pieces = [p for piece in pieces for p in _before_title(text, *piece, words)]
+        pieces = [p for piece in pieces for p in _after_body(text, *piece, _org_heads(lang))]
         if lang in INFLECTING:
             pieces = [p for piece in pieces for p in _after_place(text, *piece)]
         for start, end in pieces:
@@ -591,6 +599,19 @@ def _before_title(text: str, start: int, end: int, words: _Words) -> list[tuple[
     for index in range(1, len(tokens) - 1):
         if titles[index] and not titles[index - 1] and not all(titles[index:]):
             return [(start, start + tokens[index - 1].end()), (start + tokens[index].start(), end)]
+    return [(start, end)]
+
+
+def _after_body(text: str, start: int, end: int, heads: frozenset[str]) -> list[tuple[int, int]]:
+    """Split a body's name from a name the text writes elsewhere without it: "sondażu Monmouth University
+    Biden może ..." -> "Monmouth University", "Biden". A tail that is itself a head stays ("Oxford University
+    Press"), and so does a tail the text never writes alone."""
+    tokens = list(re.finditer(r"\S+", text[start:end]))
+    for index in range(1, len(tokens) - 1):
+        tail = text[start + tokens[index + 1].start():end]
+        if (tokens[index].group() in heads and tokens[-1].group().rstrip(".,:;") not in heads
+                and len(tokens) - index - 1 <= 3 and text.count(tail) > text.count(text[start:end])):
+            return [(start, start + tokens[index].end()), (start + tokens[index + 1].start(), end)]
     return [(start, end)]
 
 
@@ -687,7 +708,7 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
     named = [t for i, t in enumerate(tokens) if not _particle(tokens, i, lang) and t.casefold() not in _ARTICLE_TOKENS]
     if tokens[-1] in words.misc_heads:
         kind = "MISC"  # "Six-Day War", "Abraham Accords"
-    elif any(t in words.org_heads for t in tokens) or (surface.isupper() and len(surface) <= 6):
+    elif any(t in _org_heads(lang) for t in tokens) or (surface.isupper() and len(surface) <= 6):
         kind = "ORG"
     elif titled or (2 <= len(named) <= MAX_PERSON_WORDS and not any(
             t.casefold() in lower or lookup(t) is not None for t in named[1:])):
