@@ -349,3 +349,17 @@ def test_lower_case_words_of_an_article_are_the_same_whichever_batch_it_comes_in
         pieces.update(lower_words_in_order(texts[start:start + 2], [t for _, t in reversed(texts[:start])], 3))
     assert pieces == whole
     assert any(whole[i] != lower_words_in_order([(i, t)], [], 3)[i] for i, t in texts)
+
+
+def test_seat_of_power_in_a_case_form_is_split_from_the_leader_after_it() -> None:
+    ids = _ids("Mluvčí Kremlu Dmitrij Peskov řekl, že šéf Kremlu Vladimir Putin odletí zítra.", "cs")
+    assert ids["Kremlu"] == "ent-kremlin"
+    assert {"Dmitrij Peskov", "Vladimir Putin"} <= set(ids)
+    assert _ids("Пресс-секретарь Кремля Дмитрий Песков заявил.", "ru")["Кремля"] == "ent-kremlin"
+
+
+def test_body_name_is_split_from_a_name_the_text_writes_alone() -> None:
+    ids = _ids("Według sondażu Monmouth University Biden może liczyć na poparcie. Biden prowadzi w sondażach.", "pl")
+    assert "Monmouth University" in ids and "Monmouth University Biden" not in ids
+    found = {m.text: m.type for m in entities("Oxford University Press wydało książkę o Warszawie.", "pl")}
+    assert found == {"Oxford University Press": "ORG", "Warszawie": "LOC"}
