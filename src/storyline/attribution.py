@@ -47,6 +47,13 @@ MAX_CATENATIVE_WORDS = 2
 MAX_APPOSITIVE_WORDS = 24
 # Words a speaker phrase may have ("Palestinian Foreign Minister Riyad al-Maliki" has 5 tokens).
 MAX_SPEAKER_WORDS = 8
+# "According to" without a comma after its source ("Podle X je ...", "Według X rząd ..."): at most this
+# many lower-case (role) words before the source's name, and at least this many words said after it.
+MAX_ROLE_WORDS = 3
+MIN_ACCORDING_CONTENT_WORDS = 3
+# Words allowed between the source phrase kept and the comma that ends it: past that, the comma ends some
+# later clause ("Според анализатори демократите може да съберат до 55 места, които ...").
+MAX_ACCORDING_GAP = 6
 # Words allowed between a cue and the quote it introduces when they end with ':' or ','
 # ("said after meeting with his counterpart Riad al-Maliki, “…”").
 MAX_LEFT_GAP_WORDS = 14
@@ -677,9 +684,17 @@ def _indirect_frames(doc: _Text, table: _Table, cues: list[_Cue], mentions: Sequ
             tail_start = source[1]
             comma = text.find(",", tail_start, end)
             before = text[sentence : cue.start].rstrip()
+            named = _named_source(doc, cue, end, mentions)
             if before.endswith(","):
                 frames.append(_Frame(cue, source, _trim(text, sentence, len(before) + sentence - 1), False))
-            elif comma >= 0 and not before.strip(" -—–\"“”«»"):
+            elif before.strip(" -—–\"“”«»"):
+                pass
+            elif named is not None and not text[named[1]:end].lstrip().startswith(","):
+                # "Podle Babiše vláda opatření zruší": no comma ends the source, its name does
+                frames.append(_Frame(cue, named, _trim(text, named[1], end), False))
+            elif comma >= 0 and (source[1] <= source[0]
+                                 or len(WORD_SPAN.findall(text, tail_start, comma)) <= MAX_ACCORDING_GAP):
+                # the comma closes the source phrase (a long one runs past what _right_phrase keeps)
                 frames.append(_Frame(cue, source, _trim(text, comma + 1, end), False))
             continue
         after = max(cue.end, source[1]) if source[0] >= cue.end else cue.end
@@ -711,6 +726,30 @@ def _indirect_frames(doc: _Text, table: _Table, cues: list[_Cue], mentions: Sequ
         ):
             frames.append(_Frame(cue, source, _trim(text, after + 1, _content_end(cues, cue, end)), False))
     return frames
+
+
+def _named_source(doc: _Text, cue: _Cue, end: int, mentions: Sequence[Span]) -> tuple[int, int] | None:
+    """The source of "according to" when a person or body names it within a few words, after lower-case
+    words only (a role: "Podle ministra zdravotnictví Adama Vojtěcha je ..."): from the cue to the name's end.
+    None when no name comes first ("Podle odhadů bude ...": by estimates, nobody's)."""
+    named = [m for m in mentions if cue.end <= m.start < end and m.type in ("PER", "ORG")]
+    if not named:
+        return None
+    between = WORD_SPAN.findall(doc.text, cue.end, named[0].start)
+    if len(between) > MAX_ROLE_WORDS or any(w[:1].isupper() for w in between) or re.search(
+            r"[,;:\"“”«»]", doc.text[cue.end:named[0].start]):
+        return None
+    last = named[0]
+    for mention in named[1:]:  # "mluvčího Karlovarské krajské nemocnice Vladislava Podrackého": a chain
+        gap = doc.text[last.end:mention.start]
+        if mention.type != "PER" or len(WORD_SPAN.findall(gap)) > MAX_ROLE_WORDS or re.search(r"[^\w\s]", gap) or any(
+                w[:1].isupper() for w in WORD_SPAN.findall(gap)):
+            break
+        last = mention
+    if len(WORD_SPAN.findall(doc.text, last.end, end)) < MIN_ACCORDING_CONTENT_WORDS:
+        return None
+    start = cue.end + len(doc.text[cue.end:named[0].start]) - len(doc.text[cue.end:named[0].start].lstrip())
+    return start, last.end
 
 
 def _content_end(cues: list[_Cue], cue: _Cue, end: int) -> int:

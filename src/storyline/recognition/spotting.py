@@ -91,6 +91,10 @@ _WORD_BODY = r"[\w'’.-]*\w"
 _ARTICLE_PARTICLES = ("der", "la", "le")
 _PARTICLES = ("al", "el", "bin", "ibn", "de", "del", "da", "di", "dos", "von", "van", "du", "аль", "ибн", "фон", "де",
               *_ARTICLE_PARTICLES)
+# A capitalised word right before a position (searched with the position as its end), and how far back:
+# a name word, where it does not start its sentence.
+_NAME_WORD_BEFORE = re.compile(rf"(?<![\w.-])[{re.escape(_UPPER)}][^\W\d_]+[ \u00a0]$")
+MAX_NAME_WORD = 40
 _CAPITALISED = re.compile(
     rf"(?:(?<=[\s\"'«“„(\[/])|^)"
     rf"(?:[{re.escape(_UPPER)}]{_WORD_BODY}|[{re.escape(_UPPER)}]\.?)"
@@ -486,6 +490,9 @@ def _phrase_spans(text: str, lang: str | None, gazetteer: list[_Span],
                 head.casefold() in _words(lang).titles or _common_head(head, lang, lower)):
             continue
         known = lookup(text[start:end]) or inflected(normalize(text[start:end]))
+        before = _NAME_WORD_BEFORE.search(text, max(0, start - MAX_NAME_WORD), start)
+        if known is None and before is not None and not _starts_sentence(text, before.start()):
+            continue  # "Andreje Babiše vláda", "Mateusza Morawieckiego rząd": a person's (genitive), no name
         span = _Span(start, end, text[start:end], known.type if known else "ORG",
                      "g:" + known.canonical if known else "", strong=known is not None)
         if not _overlaps(span, multi):
