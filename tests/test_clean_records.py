@@ -326,3 +326,20 @@ def test_a_privacy_notice_or_navigation_label_is_no_title(line: str) -> None:
 
     assert is_junk_line(line) and not usable_headline(line)
     assert not is_junk_line("Il governo raccoglie le firme per il referendum sulla navigazione fluviale")
+
+
+def test_paragraphs_glued_by_a_scraper_are_split_and_an_account_notice_is_no_title() -> None:
+    # Seen on the timelines records: "... servicios gratuitos de <paper>.Obtén mucho más, suscríbete ahora."
+    # above the headline, which titled two events.
+    from storyline.extraction import extract_document
+
+    content = ("Como desbloquear las notificaciones del navegador.\n"
+               "Cuenta de acceso a los servicios gratuitos de Gaceta del Puerto.Obtén mucho más, suscríbete ahora.\n"
+               "El puerto reabre el muelle norte tras la tormenta\n"
+               "Las autoridades portuarias reabrieron ayer el muelle norte.Los ferris volverán a atracar el lunes.\n"
+               "El alcalde visitó las obras con los técnicos de la U.S.A. Marine Company.")
+    article = extract_document(RawDocument(id="g", source="g.json", kind="record", content=content, lang="es"))
+    assert article.title == "El puerto reabre el muelle norte tras la tormenta"
+    assert "suscríbete" not in article.text and "Cuenta de acceso" not in article.text
+    assert "muelle norte.\n\nLos ferris volverán" in article.text
+    assert "U.S.A. Marine Company" in article.text

@@ -65,6 +65,10 @@ _DATELINE = re.compile(
     r"(?:\((?P<agency>[^)]{1,30})\))?\s*(?:[-–—:]|\|)\s+"
 )
 _FULL_STOP = re.compile(r"[.。]$")
+# Two paragraphs a scraper joined without a break: "… Diario de Navarra.Obtén mucho más …", "…el
+# país.También …" (8% of the timelines articles). A lower-case word's full stop right before a capital
+# and a lower-case letter; host names are lower case, and "U.S.A" has no lower-case letters around it.
+_GLUED_SENTENCE = re.compile(r"(?<=[a-zß-ÿа-яё]{2}[.!?])(?=[A-ZÀ-ÞА-ЯЁ][a-zß-ÿа-яё])")
 # "Home / Світ / Америка / Headline", "Начало › Свят › Headline": a trail of two or more short crumbs.
 _BREADCRUMB = re.compile(r"^(?:[^\s/›»>]+(?:\s[^\s/›»>]+){0,2}\s[/›»>]\s){2,}")
 # A title this short that names the site is the site's name ("Научный форум dxdy" on dxdy.ru), no headline.
@@ -240,7 +244,7 @@ def _candidate_lines(content: str, boilerplate: frozenset[str],
     The headline is `given` (a record's title) or else the first line that can be one (`usable_headline`);
     it is "" when the text opens with a paragraph (`is_paragraph`)."""
     patterns = _patterns()
-    lines = [without_markup(line).strip() for line in content.splitlines()]
+    lines = [without_markup(part).strip() for line in content.splitlines() for part in _GLUED_SENTENCE.split(line)]
     lines = [line for line in lines if line]
     if given:
         title, body_lines = given, lines
