@@ -363,3 +363,17 @@ def test_body_name_is_split_from_a_name_the_text_writes_alone() -> None:
     assert "Monmouth University" in ids and "Monmouth University Biden" not in ids
     found = {m.text: m.type for m in entities("Oxford University Press wydało książkę o Warszawie.", "pl")}
     assert found == {"Oxford University Press": "ORG", "Warszawie": "LOC"}
+
+
+def test_a_name_after_a_noun_of_a_kind_of_place_is_a_place_and_no_surname() -> None:
+    found = {m.text: m.type for m in entities("Los vecinos rezaron en la mezquita Haddar de Qalun y en la plaza Tarfa.",
+                                               "es")}
+    assert found == {"Haddar de Qalun": "LOC", "Tarfa": "LOC"}
+    # A word the batch writes as a place as often as the full name it ends: no surname of a person.
+    articles = [Article(id="a", title="", lang="es", text="Hubo protestas ayer en la ciudad de Qalun y en la provincia "
+                        "de Qalun. Los soldados entraron en Qalun."),
+                Article(id="b", title="", lang="es", text="El jeque Haddar de Qalun habló con Ana Ruiz.")]
+    found_entities, mentions = resolve(articles)
+    kinds = {e.id: e.type for e in found_entities}
+    qalun = {m.entity for m in mentions if m.text == "Qalun"}
+    assert len(qalun) == 1 and kinds[qalun.pop()] == "LOC"

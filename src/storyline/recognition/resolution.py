@@ -196,6 +196,10 @@ def _join_surnames(docs: list[_Doc]) -> None:
     or written in another script: a near-identical spelling ("Assisi" / "al-Aziziya") is another name unless
     the article itself names the full name."""
     surnames = _surname_index(docs)
+    # Words the batch writes as a place ("ciudad de Deraa") as often as the full name they would join: no
+    # surname of that person ("Omari de Deraa", a mosque). A lake named after a family leaves "Assad" his.
+    places = Counter(span.key for doc in docs for span in doc.spans
+                     if span.type == "LOC" and span.key.startswith("n:") and " " not in span.key)
     counts: Counter[str] = Counter()
     last_words: dict[str, set[_Form]] = defaultdict(set)  # full name -> the spellings of its last word
     for doc in docs:
@@ -220,6 +224,8 @@ def _join_surnames(docs: list[_Doc]) -> None:
             if not here and _possessive(own, doc.lang):
                 here = local.get(own[:-1], [])
             target = _surname_target(word, here, counts, 0.0)
+            if target is not None and places[span.key] >= counts[target]:
+                continue
             if target is not None and _same_ending(own, target.split()[-1], doc.lang):
                 span.key, span.type = target, "PER"
                 continue
@@ -228,7 +234,7 @@ def _join_surnames(docs: list[_Doc]) -> None:
                 candidates = surnames.get(own[:-1])
             spelled = [(key, last) for key in candidates or () for last in last_words.get(key, ())]
             target = _surname_target(word, spelled, counts, DOMINANT_SURNAME_SHARE, fuzzy=False)
-            if target is not None:
+            if target is not None and places[span.key] < counts[target]:
                 span.key, span.type = target, "PER"
 
 
@@ -645,8 +651,9 @@ def _entities(docs: list[_Doc]) -> tuple[list[Entity], list[Mention]]:
     for key, counts in surfaces.items():
         name = key[2:] if key.startswith("g:") else max(counts, key=lambda s: name_rank(s, counts[s]))
         kind = types[key].most_common(1)[0][0]
-        if kind == "MISC" and types[key]["PER"]:
-            kind = "PER"
+        typed = [t for t, _ in types[key].most_common() if t != "MISC"]
+        if kind == "MISC" and typed:  # capitals alone tell no type: any mention typed by more says it
+            kind = "PER" if types[key]["PER"] else typed[0]
         slug = re.sub(r"[^a-z0-9]+", "-", anyascii(name).lower()).strip("-") or "x"
         found[key] = Entity(f"ent-{slug}", name, kind, sorted(counts))
     merged: dict[str, Entity] = {}

@@ -95,6 +95,10 @@ _PARTICLES = ("al", "el", "bin", "ibn", "de", "del", "da", "di", "dos", "von", "
 # a name word, where it does not start its sentence.
 _NAME_WORD_BEFORE = re.compile(rf"(?<![\w.-])[{re.escape(_UPPER)}][^\W\d_]+[ \u00a0]$")
 MAX_NAME_WORD = 40
+# The two words right before a position on its line (searched with the position as its end), and the
+# prepositions that join a kind of place to its name ("ciudad de Deraa", "ville de Homs").
+_WORDS_BEFORE = re.compile(r"(?:([^\W\d_]+)[ \u00a0])?([^\W\d_]+)[ \u00a0]$")
+_PLACE_LINKS = frozenset({"de", "del", "di", "du", "della", "dello"})
 _CAPITALISED = re.compile(
     rf"(?:(?<=[\s\"'«“„(\[/])|^)"
     rf"(?:[{re.escape(_UPPER)}]{_WORD_BODY}|[{re.escape(_UPPER)}]\.?)"
@@ -131,6 +135,7 @@ class _Words:
     demonyms: frozenset[str] = frozenset()
     misc_heads: frozenset[str] = frozenset()
     generic_heads: frozenset[str] = frozenset()
+    place_nouns: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -165,7 +170,8 @@ def _words(lang: str | None) -> _Words:
                   frozenset(merged["org_heads"]), roles, frozenset(normalize(w) for w in merged["stop"]),
                   tuple(sorted(merged["continuations"])), tuple(sorted(merged["adjective_endings"])),
                   tuple(sorted(merged["phrase_links"])), frozenset(merged["demonym_endings"]),
-                  frozenset(merged["misc_heads"]), frozenset(merged["generic_heads"]))
+                  frozenset(merged["misc_heads"]), frozenset(merged["generic_heads"]),
+                  frozenset(merged["place_nouns"]))
 
 
 @cache
@@ -724,7 +730,18 @@ def _name_span(text: str, start: int, end: int, lang: str | None, words: _Words,
         kind = "PER"
     else:
         kind = "MISC"
+    if kind != "ORG" and not titled and _after_place_noun(text, start, words.place_nouns):
+        kind = "LOC"  # "la mezquita Omari", "ciudad de Deraa", "place Tahrir": the place the noun says
     return _Span(start, end, surface, kind, "", strong=titled)
+
+
+def _after_place_noun(text: str, position: int, nouns: frozenset[str]) -> bool:
+    """Whether a noun of a kind of place stands right before `position`, or before a "de" there."""
+    found = _WORDS_BEFORE.search(text, max(0, position - MAX_NAME_WORD), position)
+    if found is None:
+        return False
+    noun, link = (found.group(1) or "").casefold(), found.group(2).casefold()
+    return link in nouns or (link in _PLACE_LINKS and noun in nouns)
 
 
 def _particle(tokens: list[str], index: int, lang: str | None) -> bool:
