@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 from storyline.cluster import Clustering
 from storyline.export import to_json, validate
-from storyline.model import Article, Digest
-from storyline.summarise import summarise
+from storyline.model import Article, Digest, Event
+from storyline.summarise import stories_of, summarise
 
 
 def _article(article_id: str, title: str, text: str, lang: str, day: int | None) -> Article:
@@ -80,3 +80,18 @@ def test_a_lead_skips_a_caption_in_another_language_and_a_notice_in_capitals() -
         "La policía dispersó a los manifestantes con gases lacrimógenos cerca de la mezquita."))
     lead = lead_text(article)
     assert lead.startswith("Miles de personas se manifestaron") and "rally" not in lead and "MARKETING" not in lead
+
+
+def test_a_story_is_titled_by_an_event_its_other_events_share_a_subject_with_not_a_larger_stray_one() -> None:
+
+    def event(eid: str, title: str, size: int) -> Event:
+        return Event(eid, "st", title, f"{title}.", "2026-03-0" + eid[-1], ["en"], [f"{eid}-{i}" for i in range(size)])
+
+    stray = event("e1", "Parliament of Norland approves the fishing quotas", 6)
+    harbour = [event("e2", "Harbour strike closes Marsaxlokk terminal", 4),
+               event("e3", "Marsaxlokk harbour strike enters second week", 3),
+               event("e4", "Dockers end Marsaxlokk harbour strike after talks", 2)]
+    story = stories_of([stray, *harbour], "en")[0]
+    assert story.title == "Harbour strike closes Marsaxlokk terminal"
+    alone = stories_of([stray, event("e5", "Weather turns cold in Norland", 2)], "en")[0]
+    assert alone.title == stray.title  # nothing shared: the largest event still titles it

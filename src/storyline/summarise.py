@@ -34,6 +34,10 @@ SUMMARY_SENTENCES = 2
 SUMMARY_CHARS = 400
 STORY_SUMMARY_EVENTS = 3
 STORY_SUMMARY_CHARS = 600
+# A story's title event is chosen by the story's events that share this many words of this many letters or
+# more with it (a crude, language-blind content-word filter: function words are short).
+CENTRAL_SHARED_WORDS = 2
+CENTRAL_WORD_CHARS = 5
 # Opening lines of fewer words are labels, not the lead ("International", "Live updates").
 MIN_LEAD_WORDS = 4
 # A lead sentence of this many words is checked for its language (shorter ones the detector misjudges), and
@@ -265,10 +269,10 @@ def stories_of(events: list[Event], language: str | None = None) -> list[Story]:
     stories = []
     for story_id, group in grouped.items():
         leading = _leading(group, language)
-        main = leading[0] if leading else max(group, key=lambda e: (len(e.articles), e.id))
+        main = _title_event(leading, group) if leading else max(group, key=lambda e: (len(e.articles), e.id))
         stories.append(Story(
             id=story_id,
-            title=main.title,  # the largest event in the summary's language: title and summary agree
+            title=main.title,  # a leading event, in the summary's language: title and summary agree
             summary=_cut(" ".join(sentences(e.summary)[0] for e in sorted(
                 leading, key=lambda e: (e.date or "9999", e.id)) if e.summary), STORY_SUMMARY_CHARS),
             languages=sorted({lang for e in group for lang in e.languages}),
@@ -279,6 +283,21 @@ def stories_of(events: list[Event], language: str | None = None) -> list[Story]:
         ))
     stories.sort(key=lambda s: (-len(s.articles), s.id))
     return stories
+
+
+def _title_event(leading: list[Event], group: list[Event]) -> Event:
+    """The leading event that titles the story: the largest, weighed by how many of the story's other events
+    share its subject (CENTRAL_SHARED_WORDS of its longer title and summary words). A story's largest event
+    can be a stray one that joined it: "El presidente de Yemen firma el acuerdo ..." titled a story of 300
+    articles on Libya (timelines .txt files, session 10)."""
+    words = {e.id: {w for w in tokens(f"{e.title} {e.summary}") if len(w) >= CENTRAL_WORD_CHARS} for e in group}
+
+    def score(event: Event) -> tuple[int, int]:
+        shared = sum(len(words[event.id] & words[other.id]) >= CENTRAL_SHARED_WORDS
+                     for other in group if other.id != event.id)
+        return len(event.articles) * (1 + shared), len(event.articles)
+
+    return max(leading, key=lambda e: (*score(e), e.id == leading[0].id))
 
 
 def _leading(group: list[Event], language: str | None) -> list[Event]:
