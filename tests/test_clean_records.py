@@ -132,6 +132,8 @@ JUNK = [
     "We use cookies to improve your experience. By continuing you accept our cookie policy.",
     "Please enable JavaScript to read this page.",
     "© 2026 Harbour Gazette Media. All rights reserved.",
+    # A sentence a site glued to its serialized data (a timelines event summary).
+    'Le ultime notizie dal porto e dalla politica locale. a:2:{s:5:"pages";a:5:{i:1;s:0:"";i:2;s:30:"Porto',
 ]
 
 
@@ -254,13 +256,14 @@ def test_a_made_title_is_no_dateline_or_byline_but_the_first_real_sentence() -> 
 
 @pytest.mark.parametrize("line", [
     "время публикации: 02 ноября 2018 г., 12:22 | последнее обновление: 02 ноября 2018 г.",
-    "2 часа ago 06.01.2021", "Публикувана: 5 ноември, 2020 12:53."])
+    "2 часа ago 06.01.2021", "Публикувана: 5 ноември, 2020 12:53.", "-15 cms - Hora: 04:26:00"])
 def test_a_timestamp_line_is_no_title_and_no_summary_lead(line: str) -> None:
     # Seen as story and event titles on BSNLP articles: a page's publication stamp, in any language.
     from storyline.extraction import is_junk_line, usable_headline
 
     assert is_junk_line(line) and not usable_headline(line)
     assert not is_junk_line("Biden wins the 2020 election after four days of counting")
+    assert not is_junk_line("Ministers meet at 10:30 in Geneva")
 
 
 @pytest.mark.parametrize(("given", "site", "expected"), [

@@ -123,6 +123,8 @@ CODE_CHAR_SHARE = 0.1
 PROSE_WORDS = 12
 _PROSE_WORD = re.compile(r"(?<![\w.$])[^\W\d_]{3,}(?![\w.($])")
 _LETTER = re.compile(r"[^\W\d_]")
+# PHP's serialized values ('a:2:{s:5:"pages";i:1;'), which a site printed into its text: no prose has them.
+_SERIALIZED = re.compile(r"\ba:\d+:\{[sid]:\d+[:;]|;s:\d+:\"")
 
 
 # Markup inside a line of text (a record or scraped text holding inline HTML): script and style elements go
@@ -140,7 +142,10 @@ def without_markup(line: str) -> str:
 
 def is_code(line: str) -> bool:
     """True for a line of CSS, script or markup left in the text. A sentence of prose that merely holds a
-    fragment of code ('mediators said " onerror="x" ...') is not: it has PROSE_WORDS words and few symbols."""
+    fragment of code ('mediators said " onerror="x" ...') is not: it has PROSE_WORDS words and few symbols;
+    one glued to a site's serialized data ('... internazionale. a:2:{s:5:"pages";...') is."""
+    if _SERIALIZED.search(line):
+        return True
     symbols = sum(char in _CODE_CHARS for char in line)
     if symbols >= 4 and symbols / max(1, len(line)) >= CODE_CHAR_SHARE:
         return True
@@ -158,6 +163,10 @@ def is_notice(line: str) -> bool:
 # ноября 2018 г., 12:22" has 16): past it a line with a date in it is prose.
 TIMESTAMP_WORDS = 16
 CLOCK_LINE_WORDS = 3
+# ... or in at most this many words of letters, whatever numbers and dashes stand around ("-15 cms - Hora:
+# 04:26:00", a widget's line that titled a timelines story).
+CLOCK_LINE_NAMED = 2
+_WORDS = re.compile(r"[^\W\d_]{2,}")
 _CLOCK = re.compile(r"\b\d{1,2}:\d{2}\b")
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
 _NUMERIC_DATE = re.compile(r"\b\d{1,2}[./-]\d{1,2}[./-](?:19|20)?\d{2}\b|\b(?:19|20)\d{2}-\d{2}-\d{2}\b")
@@ -179,4 +188,5 @@ def is_timestamp(line: str) -> bool:
     if words > TIMESTAMP_WORDS:
         return False
     clock = _CLOCK.search(line)
-    return bool(_NUMERIC_DATE.search(line) or (clock and (_YEAR.search(line) or words <= CLOCK_LINE_WORDS)))
+    return bool(_NUMERIC_DATE.search(line) or (clock and (
+        _YEAR.search(line) or words <= CLOCK_LINE_WORDS or len(_WORDS.findall(line)) <= CLOCK_LINE_NAMED)))
