@@ -272,6 +272,7 @@ def test_a_timestamp_line_is_no_title_and_no_summary_lead(line: str) -> None:
     ("Пристанището спира работа заради стачкаРаботниците искат по-високи заплати …", "",
      "Пристанището спира работа заради стачка"),  # the lead run into the headline, no space
     ("Harbour fees rise for ferries and PlayStation shipments", "", None),  # a name written so stays whole
+    ("Пристанището спира работа заради стачка. Фото: БТА", "", "Пристанището спира работа заради стачка."),
     ("Форум Портовик", "portovik.example", ""),  # the site's name: a title made from the text
 ])
 def test_a_given_title_loses_its_breadcrumbs_and_glued_lead_and_is_never_the_site_name(

@@ -77,6 +77,9 @@ _NOT_NAMES = frozenset({"www", "com", "org", "net", "gov", "edu", "co"})
 _DOMAIN = re.compile(r"\w\.[a-z]{2,4}$", re.I)  # "Aktuálně.cz", "Info.sk" closing a title
 _LEADING_CLOCK = re.compile(r"^\d{1,2}:\d{2}\s+(?=\w)")  # "04:11 Mąż uniewinnionej...": a list's time stamp
 _DATELINE_ONLY = re.compile(r"[^\W\d_][\w-]*\.")  # one word and a full stop: "Москва.", "Reuters."
+# A photo credit after a headline's last sentence ("... covid-19. Foto: Profimedia.cz", "... Фото: УП").
+_TRAILING_CREDIT = re.compile(r"[.!?]\s+(?:foto|photo|фото|snímek|zdjęcie|imagen|immagine)\s*:\s*\S.{0,40}$",
+                              re.IGNORECASE)
 _SITE_SUFFIX = re.compile(r"\s[|–—-]\s[^|–—-]{1,40}$")
 
 
@@ -139,6 +142,9 @@ def headline(title: str, site: str = "", lang: str | None = None) -> str:
     glued = _glued_at(title, lang)
     if glued is not None:
         title = title[:glued]
+    credit = _TRAILING_CREDIT.search(title)
+    if credit and len(title[:credit.start()].split()) >= MIN_MADE_TITLE_WORDS:
+        title = title[:credit.start() + 1]  # keep the sentence's own full stop
     labels = {label for label in site.lower().split(".")[:-1] if len(label) >= 3 and label not in _NOT_NAMES}
     suffix = _SITE_SUFFIX.search(title)
     if suffix and len(title[:suffix.start()].split()) >= 2 and (
