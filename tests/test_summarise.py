@@ -95,3 +95,14 @@ def test_a_story_is_titled_by_an_event_its_other_events_share_a_subject_with_not
     assert story.title == "Harbour strike closes Marsaxlokk terminal"
     alone = stories_of([stray, event("e5", "Weather turns cold in Norland", 2)], "en")[0]
     assert alone.title == stray.title  # nothing shared: the largest event still titles it
+
+
+def test_a_byline_sentence_opening_the_text_is_no_part_of_the_summary() -> None:
+    from storyline.summarise import lead_text
+
+    credited = Article(id="c", title="Port", lang="fr", text="Par Jean Dupuis, ancien capitaine du port de Marseille. "
+                       "Les dockers ont voté la grève lundi. Le trafic est arrêté.")
+    assert lead_text(credited) == "Les dockers ont voté la grève lundi. Le trafic est arrêté."
+    dated = Article(id="d", title="Port", lang="en", text="By the end of March, the dockers had voted to strike. "
+                    "Traffic stopped.")
+    assert lead_text(dated).startswith("By the end of March")

@@ -48,6 +48,9 @@ MAX_CAPITALS = 0.6
 LEAD_PARAGRAPHS = 6
 # A photo credit in brackets inside a caption or lead ("(Foto: AP)"), in the words of data/boilerplate.json.
 _CREDIT = re.compile(r"\s*\((?:photo|foto|image|imagen|picture|video|фото|صورة)\s*:[^()]{0,80}\)", re.IGNORECASE)
+# An opening sentence that credits its author with a full name and what they are ("Par Zvi Mazel, ancien
+# ambassadeur ..."): a byline run into the lead, no lead. One name word alone ("By Monday, ...") is prose.
+_CREDIT_SENTENCE = re.compile(r"(?:By|Par|Por|Di|Von|От|Автор)\s+[A-ZÀ-ÞА-ЯЁ][\w'’-]+(?:\s+[A-ZÀ-ÞА-ЯЁ][\w'’-]+){1,3},")
 # Characters that end a sentence; a summary sentence without one (a standfirst line) gets a full stop.
 _SENTENCE_FINAL = tuple(".!?؟。…\"'”»)")
 # Events whose summaries are remembered (`_remembered_event`): every analysis window summarises each open
@@ -222,7 +225,7 @@ def lead_text(article: Article, boilerplate: Container[str] = frozenset(), limit
         for sentence in sentences(strip_dateline(line) if not lead else line):
             if len(lead) >= SUMMARY_SENTENCES:
                 break  # enough: the rest of the paragraph need not be judged (language detection costs)
-            opens = lead or len(sentence.split()) >= MIN_LEAD_WORDS
+            opens = lead or (len(sentence.split()) >= MIN_LEAD_WORDS and not _CREDIT_SENTENCE.match(sentence))
             if opens and not is_junk_line(sentence) and _script(sentence) in {script, ""} \
                     and normalize(sentence) not in boilerplate and _in_language(sentence, article.lang):
                 lead.append(sentence)
