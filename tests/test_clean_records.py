@@ -162,6 +162,10 @@ def test_a_summary_skips_a_leading_byline_dateline_and_a_quoted_line_in_another_
     [event], _ = summarise([article], Clustering({"a": "ev"}, {"ev": "st"}, {}))
     assert event.summary == ("The harbour authority published a new ferry timetable on Friday. "
                              "Captains said the change follows two years of complaints.")
+    credited = Article("c", "Huelga en el puerto", "Ana Ruiz (Enviada especial) | La Valeta. Los estibadores votaron "
+                       "la huelga el lunes. El tráfico está parado.", lang="es")
+    [event], _ = summarise([credited], Clustering({"c": "ev"}, {"ev": "st"}, {}))
+    assert event.summary == "Los estibadores votaron la huelga el lunes. El tráfico está parado."
 
 
 def test_a_story_title_and_summary_are_in_one_language() -> None:

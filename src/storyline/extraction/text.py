@@ -65,6 +65,9 @@ _DATELINE = re.compile(
     r"(?:\((?P<agency>[^)]{1,30})\))?\s*(?:[-–—:]|\|)\s+"
 )
 _FULL_STOP = re.compile(r"[.。]$")
+# An author's name and role, a bar and the place: "Rosa Meneses (Enviada especial) | Trípoli. ".
+_CREDITED_DATELINE = re.compile(
+    r"^[A-ZÀ-ÞА-ЯЁ][\w'’-]+(?: [A-ZÀ-ÞА-ЯЁ][\w'’-]+){1,3} \([^()]{3,30}\) ?\| ?[^.|]{1,40}\.\s+")
 # Two paragraphs a scraper joined without a break: "… Diario de Navarra.Obtén mucho más …", "…el
 # país.También …" (8% of the timelines articles). A lower-case word's full stop right before a capital
 # and a lower-case letter; host names are lower case, and "U.S.A" has no lower-case letters around it.
@@ -315,8 +318,9 @@ def _metadata_lines(
 
 
 def strip_dateline(text: str) -> str:
-    """`text` without a dateline that opens it ("PARIS (AFP) - "), when a sentence follows."""
-    match = _DATELINE.match(text)
+    """`text` without a dateline that opens it ("PARIS (AFP) - ", "Rosa Meneses (Enviada especial) | Trípoli."),
+    when a sentence follows."""
+    match = _DATELINE.match(text) or _CREDITED_DATELINE.match(text)
     return text[match.end():] if match and len(text) > match.end() + MIN_DATELINE_REST else text
 
 
