@@ -684,12 +684,13 @@ def _indirect_frames(doc: _Text, table: _Table, cues: list[_Cue], mentions: Sequ
             tail_start = source[1]
             comma = text.find(",", tail_start, end)
             before = text[sentence : cue.start].rstrip()
-            named = _named_source(doc, cue, end, mentions)
             if before.endswith(","):
                 frames.append(_Frame(cue, source, _trim(text, sentence, len(before) + sentence - 1), False))
-            elif before.strip(" -—–\"“”«»"):
-                pass
-            elif named is not None and not text[named[1]:end].lstrip().startswith(","):
+                continue
+            if before.strip(" -—–\"“”«»"):
+                continue
+            named = _named_source(doc, cue, end, mentions)
+            if named is not None and not text[named[1]:end].lstrip().startswith(","):
                 # "Podle Babiše vláda opatření zruší": no comma ends the source, its name does
                 frames.append(_Frame(cue, named, _trim(text, named[1], end), False))
             elif comma >= 0 and (source[1] <= source[0]
