@@ -363,6 +363,9 @@ def test_body_name_is_split_from_a_name_the_text_writes_alone() -> None:
     assert "Monmouth University" in ids and "Monmouth University Biden" not in ids
     found = {m.text: m.type for m in entities("Oxford University Press wydało książkę o Warszawie.", "pl")}
     assert found == {"Oxford University Press": "ORG", "Warszawie": "LOC"}
+    spans = {m.text for m in entities("Columbia University Medical Center ogłosiło wyniki. Medical staff pracuje.",
+                                      "pl")}
+    assert "Columbia University Medical Center" in spans  # a tail written only after the body stays in it
 
 
 def test_a_name_after_a_noun_of_a_kind_of_place_is_a_place_and_no_surname() -> None:

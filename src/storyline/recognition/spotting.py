@@ -99,6 +99,10 @@ MAX_NAME_WORD = 40
 # prepositions that join a kind of place to its name ("ciudad de Deraa", "ville de Homs").
 _WORDS_BEFORE = re.compile(r"(?:([^\W\d_]+)[ \u00a0])?([^\W\d_]+)[ \u00a0]$")
 _PLACE_LINKS = frozenset({"de", "del", "di", "du", "della", "dello"})
+# A word of a name as `_WordCounts` counts it ("Biden", "al-Maliki", "O'Neill"), and the longest run counted:
+# a head and a tail of at most three words.
+_NAME_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
+MAX_COUNTED_WORDS = 4
 _CAPITALISED = re.compile(
     rf"(?:(?<=[\s\"'«“„(\[/])|^)"
     rf"(?:[{re.escape(_UPPER)}]{_WORD_BODY}|[{re.escape(_UPPER)}]\.?)"
@@ -513,6 +517,7 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
     spans: list[_Span] = []
     matches = list(_CAPITALISED.finditer(text))
     headings = _title_case_lines(text, lang)
+    written = _WordCounts(text)
     # Words capitalised inside a multi-word run or mid-sentence are names even where a sentence starts with
     # them ("Gómez habló", after "Pedro Gómez"; "Assad dijo", after "Bashar al-Assad").
     names = frozenset(
@@ -526,7 +531,7 @@ def _capitalised_spans(text: str, lang: str | None, taken: list[tuple[int, int]]
             pieces = [p for piece in pieces for p in _runs_of_names(text, *piece, names)]
         pieces = [p for piece in pieces for p in _after_acronym(text, *piece)]
         pieces = [p for piece in pieces for p in _before_title(text, *piece, words)]
-        pieces = [p for piece in pieces for p in _after_body(text, *piece, _org_heads(lang))]
+        pieces = [p for piece in pieces for p in _after_body(text, *piece, _org_heads(lang), written)]
         if lang in INFLECTING:
             pieces = [p for piece in pieces for p in _after_place(text, *piece)]
         for start, end in pieces:
@@ -615,16 +620,34 @@ def _before_title(text: str, start: int, end: int, words: _Words) -> list[tuple[
     return [(start, end)]
 
 
-def _after_body(text: str, start: int, end: int, heads: frozenset[str]) -> list[tuple[int, int]]:
-    """Split a body's name from a name the text writes elsewhere without it: "sondażu Monmouth University
-    Biden może ..." -> "Monmouth University", "Biden". A tail that is itself a head stays ("Oxford University
-    Press"), and so does a tail the text never writes alone."""
-    tokens = list(re.finditer(r"\S+", text[start:end]))
+class _WordCounts:
+    """How often each run of up to MAX_COUNTED_WORDS words is written in a text, counted once, when first
+    asked (most texts never are)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._counts: Counter[tuple[str, ...]] | None = None
+
+    def __getitem__(self, words: tuple[str, ...]) -> int:
+        if self._counts is None:
+            tokens = _NAME_TOKEN.findall(self.text)
+            self._counts = Counter(tuple(tokens[i:i + size]) for size in range(1, MAX_COUNTED_WORDS + 1)
+                                   for i in range(len(tokens) - size + 1))
+        return self._counts[words]
+
+
+def _after_body(text: str, start: int, end: int, heads: frozenset[str], written: _WordCounts) -> list[tuple[int, int]]:
+    """Split a body's name from a name the text writes without it: "sondażu Monmouth University Biden może
+    ..." -> "Monmouth University", "Biden". A tail that is itself a head stays ("Oxford University Press"),
+    and so does a tail the text never writes but after the head ("Columbia University Medical Center").
+    Word runs are counted once per text: counting each tail in the whole text made a text of many such runs
+    quadratic."""
+    tokens = [(m.start(), m.end(), m.group()) for m in _NAME_TOKEN.finditer(text, start, end)]
     for index in range(1, len(tokens) - 1):
-        tail = text[start + tokens[index + 1].start():end]
-        if (tokens[index].group() in heads and tokens[-1].group().rstrip(".,:;") not in heads
-                and len(tokens) - index - 1 <= 3 and text.count(tail) > text.count(text[start:end])):
-            return [(start, start + tokens[index].end()), (start + tokens[index + 1].start(), end)]
+        tail = tuple(t[2] for t in tokens[index + 1:])
+        if (tokens[index][2] in heads and tail[-1] not in heads and len(tail) < MAX_COUNTED_WORDS
+                and written[tail] > written[(tokens[index][2], *tail)]):
+            return [(start, tokens[index][1]), (tokens[index + 1][0], end)]
     return [(start, end)]
 
 
